@@ -1,0 +1,44 @@
+#!/usr/bin/env python3
+"""Task 3: the same operations, reading with async/await.
+
+The Node original, 2-redis_op_async.js, wrapped client.get in
+util.promisify so that displaySchoolValue could be an async function. Python's
+counterpart is redis-py's asyncio client: its commands are coroutines, so
+display_school_value is one too.
+"""
+import asyncio
+
+import redis.asyncio
+
+redis_client = __import__("0-redis_client")
+set_new_school = __import__("1-redis_op").set_new_school
+
+
+async def display_school_value(
+        school_name: str, client: redis.asyncio.Redis | None = None) -> None:
+    """Print the value stored at the key SCHOOL_NAME, awaiting the reply."""
+    if client is None:
+        async with redis.asyncio.Redis.from_url(
+                redis_client.redis_url(), decode_responses=True) as client:
+            print(await client.get(school_name))
+    else:
+        print(await client.get(school_name))
+
+
+async def show_schools(url: str) -> None:
+    """Display Holberton, set HolbertonSanFrancisco to 100, display it."""
+    async with redis.asyncio.Redis.from_url(
+            url, decode_responses=True) as client:
+        await display_school_value("Holberton", client)
+        set_new_school("HolbertonSanFrancisco", "100")
+        await display_school_value("HolbertonSanFrancisco", client)
+
+
+def main() -> None:
+    """Connect (printing the connection line), then run the async part."""
+    redis_client.connect()
+    asyncio.run(show_schools(redis_client.redis_url()))
+
+
+if __name__ == "__main__":
+    redis_client.run(main)

@@ -1,0 +1,149 @@
+"""Fixtures: a fresh fakeredis per test, and a real Redis server when any.
+
+Backend-sensitive tests ask for ``backend``, which runs them twice: on
+fakeredis, and on a real server. The real server is $REDIS_URL when it is set
+and its database is empty (the tests flush it, so they never take a database
+that holds somebody's data), otherwise a private redis-server started on a
+free port for this session, otherwise those runs skip and say why, or,
+with REQUIRE_REAL_REDIS=1 (CI sets it), fail.
+"""
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import NoReturn
+
+import fakeredis
+import pytest
+import redis
+import redis.asyncio
+
+from helpers import (answers, free_port, start_redis_server,
+                     stop_redis_server)
+
+# Read once, before any fixture points REDIS_URL elsewhere.
+USER_REDIS_URL = os.environ.get("REDIS_URL")
+
+
+def unavailable(reason: str) -> NoReturn:
+    """Skip the test for REASON, or fail it when CI requires a real Redis."""
+    if os.environ.get("REQUIRE_REAL_REDIS") == "1":
+        pytest.fail(reason + " (REQUIRE_REAL_REDIS=1)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def redis_server_binary() -> str:
+    """Return the path of redis-server, for tests that start their own."""
+    path = shutil.which("redis-server")
+    if path is None:
+        unavailable("no redis-server on PATH")
+    return path
+
+
+@pytest.fixture(scope="session")
+def real_redis_url(tmp_path_factory: pytest.TempPathFactory
+                   ) -> Iterator[str]:
+    """Yield the URL of a real Redis database that the tests may flush."""
+    reasons = []
+    if USER_REDIS_URL:
+        if not answers(USER_REDIS_URL):
+            reasons.append(f"REDIS_URL={USER_REDIS_URL} does not answer")
+        elif redis.Redis.from_url(USER_REDIS_URL).dbsize():
+            reasons.append(f"REDIS_URL={USER_REDIS_URL} holds data, which "
+                           "the tests would flush")
+        else:
+            yield USER_REDIS_URL
+            return
+    if shutil.which("redis-server") is None:
+        reasons.append("no redis-server on PATH")
+        unavailable("real Redis unavailable: " + "; ".join(reasons))
+    process, url = start_redis_server(tmp_path_factory.mktemp("redis"))
+    yield url
+    stop_redis_server(process)
+
+
+@pytest.fixture
+def real_redis(real_redis_url: str) -> Iterator[str]:
+    """Yield the real server's URL with its database empty, then empty it."""
+    with redis.Redis.from_url(real_redis_url) as client:
+        client.flushdb()
+        yield real_redis_url
+        client.flushdb()
+
+
+@pytest.fixture
+def closed_url() -> str:
+    """Return a Redis URL on a port where nothing listens."""
+    return f"redis://127.0.0.1:{free_port()}/0"
+
+
+@dataclass
+class Backend:
+    """One Redis to test against: fakeredis, or a real server by URL."""
+
+    name: str
+    url: str | None = None
+    server: fakeredis.FakeServer = field(default_factory=fakeredis.FakeServer)
+    clients: list = field(default_factory=list)
+
+    def client(self, decode_responses: bool = True) -> redis.Redis:
+        """Return a sync client; RQ needs decode_responses=False."""
+        if self.url:
+            client = redis.Redis.from_url(
+                self.url, decode_responses=decode_responses)
+        else:
+            client = fakeredis.FakeRedis(
+                server=self.server, decode_responses=decode_responses)
+        self.clients.append(client)
+        return client
+
+    def async_client(self) -> redis.asyncio.Redis:
+        """Return an asyncio client on the same data; close it with aclose."""
+        if self.url:
+            return redis.asyncio.Redis.from_url(self.url,
+                                                decode_responses=True)
+        return fakeredis.FakeAsyncRedis(server=self.server,
+                                        decode_responses=True)
+
+    def close(self) -> None:
+        """Close every sync client this backend handed out."""
+        for client in self.clients:
+            client.close()
+
+
+@pytest.fixture(params=["fakeredis", "redis-server"])
+def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
+    """Yield each backend in turn, its database empty."""
+    if request.param == "fakeredis":
+        chosen = Backend("fakeredis")
+    else:
+        chosen = Backend("redis-server",
+                         url=request.getfixturevalue("real_redis"))
+    yield chosen
+    chosen.close()
+
+
+@pytest.fixture
+def client(backend: Backend) -> redis.Redis:
+    """Return a decoding client on the backend under test."""
+    return backend.client()
+
+
+@pytest.fixture(autouse=True)
+def no_default_redis(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep tests off whatever REDIS_URL the shell had (and its cache).
+
+    A script function called without a client would use $REDIS_URL; here that
+    points at a closed port, so such a call fails loudly instead of touching
+    somebody's database.
+    """
+    monkeypatch.setenv("REDIS_URL", f"redis://127.0.0.1:{free_port()}/0")
+    __import__("0-redis_client").default_client.cache_clear()
+
+
+@pytest.fixture
+def real_client(real_redis: str) -> Iterator[redis.Redis]:
+    """Return a decoding client on the real server's (empty) database."""
+    with redis.Redis.from_url(real_redis, decode_responses=True) as client:
+        yield client

@@ -1,0 +1,136 @@
+"""Helpers shared by the tests: Redis servers, script processes, waiting."""
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import redis
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def wait_until(condition: Callable[[], object], timeout: float = 10.0,
+               message: str = "condition") -> object:
+    """Poll CONDITION until it returns something truthy, or fail at TIMEOUT."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for "
+                                 f"{message}")
+        time.sleep(0.02)
+
+
+def script_env(redis_url: str, **extra: str) -> dict[str, str]:
+    """Return the environment a grader's shell would give a script.
+
+    The directory of the running Python goes first on PATH, so that the
+    scripts' "#!/usr/bin/env python3" finds this interpreter and its
+    packages, as it does for a learner inside the activated venv.
+    """
+    env = dict(os.environ, REDIS_URL=redis_url, **extra)
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent),
+                                   env.get("PATH", "")])
+    env.pop("PYTHONWARNINGS", None)
+    return env
+
+
+def run_script(name: str, redis_url: str, *args: str, timeout: float = 20,
+               **env: str) -> subprocess.CompletedProcess:
+    """Run ./NAME from the repository root to its end, within TIMEOUT."""
+    return subprocess.run([f"./{name}", *args], cwd=ROOT, text=True,
+                          capture_output=True, timeout=timeout,
+                          env=script_env(redis_url, **env))
+
+
+class Script:
+    """A long-running script started as a process, stopped at teardown."""
+
+    def __init__(self, name: str, redis_url: str, *args: str,
+                 **env: str) -> None:
+        """Start ./NAME with its output going to pipes."""
+        self.name = name
+        self.process = subprocess.Popen(
+            [f"./{name}", *args], cwd=ROOT, text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            env=script_env(redis_url, **env))
+
+    def wait(self, timeout: float = 20) -> tuple[int, str, str]:
+        """Wait for the script to end; return its status, stdout, stderr."""
+        try:
+            out, err = self.process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            out, err = self.process.communicate()
+            raise AssertionError(f"{self.name} did not end within {timeout}s;"
+                                 f" stdout={out!r} stderr={err!r}")
+        return self.process.returncode, out, err
+
+    def stop(self, signal_number: int, timeout: float = 20
+             ) -> tuple[int, str, str]:
+        """Send SIGNAL_NUMBER and wait for the script to end."""
+        self.process.send_signal(signal_number)
+        return self.wait(timeout)
+
+    def kill(self) -> None:
+        """Kill the script if it still runs (teardown)."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.communicate()
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def answers(url: str) -> bool:
+    """Tell whether a Redis server answers PING at URL."""
+    try:
+        with redis.Redis.from_url(url, socket_timeout=2) as client:
+            return bool(client.ping())
+    except redis.RedisError:
+        return False
+
+
+def start_redis_server(directory: Path, *options: str
+                       ) -> tuple[subprocess.Popen, str]:
+    """Start redis-server on a free port in DIRECTORY; return it and its URL.
+
+    Persistence is off unless OPTIONS say otherwise; the caller stops it.
+    """
+    port = free_port()
+    log = open(directory / "redis.log", "w")
+    process = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+         "--dir", str(directory), "--save", "", "--appendonly", "no",
+         *options], stdout=log, stderr=subprocess.STDOUT)
+    log.close()
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        wait_until(lambda: process.poll() is not None or answers(url),
+                   message=f"redis-server on port {port}")
+    except AssertionError:
+        process.kill()
+        raise
+    if process.poll() is not None:
+        raise RuntimeError("redis-server exited: "
+                           + (directory / "redis.log").read_text())
+    return process, url
+
+
+def stop_redis_server(process: subprocess.Popen) -> None:
+    """Stop a redis-server that start_redis_server started."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

@@ -1,0 +1,59 @@
+"""Task 5: 5-publisher.py publishes each message after its own delay."""
+import importlib
+import threading
+
+from helpers import run_script, wait_until
+
+publisher = importlib.import_module("5-publisher")
+
+CHANNEL = "holberton school channel"
+
+
+def received(pubsub, count: int) -> list[str]:
+    """Collect COUNT messages from PUBSUB, failing after a deadline."""
+    messages = []
+
+    def more() -> bool:
+        message = pubsub.get_message(ignore_subscribe_messages=True,
+                                     timeout=0.05)
+        if message:
+            messages.append(message["data"])
+        return len(messages) == count
+
+    wait_until(more, message=f"{count} messages")
+    return messages
+
+
+def test_publish_message_returns_at_once_then_announces_and_publishes(
+        backend, capsys):
+    pubsub = backend.client().pubsub()
+    pubsub.subscribe(CHANNEL)
+    timer = publisher.publish_message("hello", 50, backend.client())
+    assert isinstance(timer, threading.Timer) and timer.is_alive()
+    timer.join(timeout=10)
+    assert received(pubsub, 1) == ["hello"]
+    assert capsys.readouterr().out == "About to send hello\n"
+    pubsub.close()
+
+
+def test_delays_count_from_the_start_like_separate_timers(backend, capsys):
+    pubsub = backend.client().pubsub()
+    pubsub.subscribe(CHANNEL)
+    client = backend.client()
+    # Scheduled late-first: chained delays would send "late" first.
+    timers = [publisher.publish_message("late", 300, client),
+              publisher.publish_message("early", 100, client)]
+    for timer in timers:
+        timer.join(timeout=10)
+    assert received(pubsub, 2) == ["early", "late"]
+    assert capsys.readouterr().out == ("About to send early\n"
+                                       "About to send late\n")
+    pubsub.close()
+
+
+def test_publisher_without_a_server_exits_1_without_a_traceback(closed_url):
+    result = run_script("5-publisher.py", closed_url)
+    assert result.returncode == 1
+    assert result.stdout.startswith(
+        "Redis client not connected to the server: Error 111")
+    assert result.stderr == ""

@@ -1,0 +1,88 @@
+"""The conventions graders check on every numbered script (SPEC section 1)."""
+import ast
+import os
+import subprocess
+import sys
+
+import pycodestyle
+import pytest
+
+from helpers import ROOT, free_port
+
+SCRIPTS = sorted(path.name for path in ROOT.glob("[0-9]*.py"))
+PYTHON_FILES = [ROOT / name for name in SCRIPTS] + sorted(
+    (ROOT / "tests").glob("*.py"))
+
+
+def is_sentence(docstring: str | None) -> bool:
+    """Tell whether DOCSTRING starts with a real sentence of a few words."""
+    if not docstring:
+        return False
+    first = docstring.strip().split("\n\n")[0]
+    return len(first.split()) >= 3 and first.rstrip().endswith(".")
+
+
+def test_every_task_script_is_here():
+    assert {"0-redis_client.py", "1-redis_op.py", "2-redis_op_async.py",
+            "4-redis_advanced_op.py", "5-subscriber.py", "5-publisher.py"
+            } <= set(SCRIPTS)
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_script_starts_with_the_shebang_and_ends_with_a_newline(name):
+    text = (ROOT / name).read_text()
+    assert text.startswith("#!/usr/bin/env python3\n"), name
+    assert text.endswith("\n") and not text.endswith("\n\n"), name
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_script_is_executable(name):
+    assert os.access(ROOT / name, os.X_OK), f"chmod +x {name}"
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_module_functions_and_classes_have_sentence_docstrings(name):
+    tree = ast.parse((ROOT / name).read_text())
+    assert is_sentence(ast.get_docstring(tree)), f"{name}: module docstring"
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef,
+                             ast.ClassDef)):
+            assert is_sentence(ast.get_docstring(node)), (
+                f"{name}:{node.lineno} {node.name} needs a docstring that "
+                "is a sentence")
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_every_function_is_fully_annotated(name):
+    tree = ast.parse((ROOT / name).read_text())
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            arguments = node.args
+            every = (arguments.posonlyargs + arguments.args
+                     + arguments.kwonlyargs
+                     + [arg for arg in (arguments.vararg, arguments.kwarg)
+                        if arg])
+            missing = [arg.arg for arg in every
+                       if arg.annotation is None
+                       and arg.arg not in ("self", "cls")]
+            assert not missing, f"{name}:{node.lineno} {node.name}: {missing}"
+            assert node.returns is not None, (
+                f"{name}:{node.lineno} {node.name}: no return annotation")
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_importing_a_script_does_nothing(name):
+    module = name.removesuffix(".py")
+    result = subprocess.run(
+        [sys.executable, "-c",
+         f"import importlib; importlib.import_module({module!r})"],
+        cwd=ROOT, capture_output=True, text=True, timeout=30,
+        env=dict(os.environ,
+                 REDIS_URL=f"redis://127.0.0.1:{free_port()}/0"))
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+
+
+def test_code_is_pycodestyle_clean():
+    style = pycodestyle.StyleGuide(max_line_length=79, quiet=True)
+    report = style.check_files([str(path) for path in PYTHON_FILES])
+    assert report.total_errors == 0, report.get_statistics()
