@@ -31,12 +31,14 @@ def default_client() -> redis.Redis:
     return redis.Redis.from_url(redis_url(), decode_responses=True)
 
 
-def connect(url: str | None = None,
-            decode_responses: bool = True) -> redis.Redis:
+def connect(url: str | None = None, decode_responses: bool = True,
+            announce: bool = True) -> redis.Redis:
     """Return a client whose server answered, printing the connection line.
 
     When the server cannot be reached (or the URL is malformed) this prints
     the not-connected line with the client's own error text and exits 1.
+    With ANNOUNCE false (the job scripts, whose originals print no
+    connection line) only the failure is printed.
     """
     try:
         client = redis.Redis.from_url(url or redis_url(),
@@ -45,7 +47,8 @@ def connect(url: str | None = None,
     except (redis.RedisError, ValueError) as error:
         print(f"Redis client not connected to the server: {error}")
         sys.exit(1)
-    print("Redis client connected to the server")
+    if announce:
+        print("Redis client connected to the server")
     return client
 
 

@@ -147,3 +147,9 @@ def real_client(real_redis: str) -> Iterator[redis.Redis]:
     """Return a decoding client on the real server's (empty) database."""
     with redis.Redis.from_url(real_redis, decode_responses=True) as client:
         yield client
+
+
+@pytest.fixture
+def connection(backend: Backend) -> redis.Redis:
+    """Return a bytes client on the backend under test, as RQ needs."""
+    return backend.client(decode_responses=False)

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import redis
+from rq import Queue, SimpleWorker
+from rq.serializers import JSONSerializer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,8 +50,19 @@ def run_script(name: str, redis_url: str, *args: str, timeout: float = 20,
                           env=script_env(redis_url, **env))
 
 
+def work_burst(queue: Queue) -> None:
+    """Run every job queued on QUEUE in this process, as RQ's tests do."""
+    SimpleWorker([queue], connection=queue.connection,
+                 serializer=JSONSerializer).work(burst=True)
+
+
 class Script:
-    """A long-running script started as a process, stopped at teardown."""
+    """A long-running script started as a process, stopped at teardown.
+
+    It runs in a session of its own, so that a signal can go to its whole
+    process group, the way Ctrl-C in a terminal reaches a script and the
+    worker processes it forked.
+    """
 
     def __init__(self, name: str, redis_url: str, *args: str,
                  **env: str) -> None:
@@ -58,7 +71,7 @@ class Script:
         self.process = subprocess.Popen(
             [f"./{name}", *args], cwd=ROOT, text=True,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            env=script_env(redis_url, **env))
+            start_new_session=True, env=script_env(redis_url, **env))
 
     def wait(self, timeout: float = 20) -> tuple[int, str, str]:
         """Wait for the script to end; return its status, stdout, stderr."""
@@ -71,16 +84,25 @@ class Script:
                                  f" stdout={out!r} stderr={err!r}")
         return self.process.returncode, out, err
 
-    def stop(self, signal_number: int, timeout: float = 20
-             ) -> tuple[int, str, str]:
-        """Send SIGNAL_NUMBER and wait for the script to end."""
-        self.process.send_signal(signal_number)
+    def stop(self, signal_number: int, timeout: float = 20,
+             group: bool = False) -> tuple[int, str, str]:
+        """Send SIGNAL_NUMBER (to the whole group if GROUP), wait for the end.
+
+        Ctrl-C in a terminal is stop(signal.SIGINT, group=True); kill PID
+        is stop(signal.SIGTERM).
+        """
+        if group:
+            os.killpg(self.process.pid, signal_number)
+        else:
+            self.process.send_signal(signal_number)
         return self.wait(timeout)
 
     def kill(self) -> None:
-        """Kill the script if it still runs (teardown)."""
-        if self.process.poll() is None:
-            self.process.kill()
+        """Kill the script and what it started, if still running (teardown)."""
+        try:
+            os.killpg(self.process.pid, 9)
+        except ProcessLookupError:
+            pass
         self.process.communicate()
 
 

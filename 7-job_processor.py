@@ -1,0 +1,45 @@
+#!/usr/bin/env python3
+"""Task 9: process jobs two at a time, with progress and failures.
+
+The Node original, 7-job_processor.js, processed push_notification_code_2
+jobs two at a time; sendNotification reported progress with
+job.progress(0, 100), failed blacklisted numbers with done(new Error(...)),
+and otherwise reported 50% and sent. Here two RQ workers share the queue,
+report_progress records the percentage for the creator to print, and a
+raised exception fails the job with its message.
+"""
+from rq import get_current_job
+from rq.job import Job
+
+redis_client = __import__("0-redis_client")
+kue = __import__("6-job_creator")
+work = __import__("6-job_processor").work
+
+QUEUE_NAME = "push_notification_code_2"
+WORKERS = 2
+BLACKLISTED_NUMBERS = ["4153518780", "4153518781"]
+
+
+def send_notification(phone_number: str, message: str, job: Job) -> None:
+    """Send MESSAGE to PHONE_NUMBER, unless the number is blacklisted."""
+    kue.report_progress(job, 0, 100)
+    if phone_number in BLACKLISTED_NUMBERS:
+        raise ValueError(f"Phone number {phone_number} is blacklisted")
+    kue.report_progress(job, 50, 100)
+    print(f"Sending notification to {phone_number}, with message: {message}")
+
+
+def process_notification(data: dict) -> None:
+    """Process one job of the queue: RQ calls this with the job's data."""
+    send_notification(data["phoneNumber"], data["message"],
+                      get_current_job())
+
+
+def main() -> None:
+    """Process push_notification_code_2 jobs, two at a time, until stopped."""
+    connection = redis_client.connect(decode_responses=False, announce=False)
+    work(QUEUE_NAME, WORKERS, connection)
+
+
+if __name__ == "__main__":
+    redis_client.run(main)

@@ -1,0 +1,72 @@
+"""Task 7: 6-job_processor.py runs push_notification_code jobs."""
+import importlib
+import signal
+
+import pytest
+import redis
+
+from helpers import Script, wait_until
+
+processor = importlib.import_module("6-job_processor")
+kue = importlib.import_module("6-job_creator")
+
+LINE = ("Sending notification to 4153518780, with message: "
+        "This is the code to verify your account\n")
+
+
+def test_send_notification_prints_the_task_line(capsys):
+    processor.send_notification("4153518780",
+                                "This is the code to verify your account")
+    assert capsys.readouterr().out == LINE
+
+
+def test_process_notification_sends_the_jobs_data(capsys):
+    processor.process_notification(kue.JOB_DATA)
+    assert capsys.readouterr().out == LINE
+
+
+def test_a_killed_work_horse_still_reports_the_failure(real_redis):
+    connection = redis.Redis.from_url(real_redis)
+    queue = kue.queue_for("push_notification_code", connection)
+    # The job's function kills the process that runs it, like kill -9.
+    job = kue.create_job(queue, "signal.raise_signal", signal.SIGKILL)
+    worker = processor.KueWorker([queue], connection=connection,
+                                 serializer=kue.JSONSerializer)
+    worker.work(burst=True, logging_level="CRITICAL")
+    assert list(kue.job_events(connection, queue.name, [job.id])) == [
+        kue.JobEvent(job.id, "failed", "Work-horse terminated unexpectedly")]
+    assert job.get_status(refresh=True) == "failed"
+
+
+@pytest.fixture
+def running(real_redis):
+    """Start 6-job_processor.py and wait until its worker listens."""
+    script = Script("6-job_processor.py", real_redis)
+    with redis.Redis.from_url(real_redis) as client:
+        wait_until(lambda: client.scard(
+            "rq:workers:push_notification_code") == 1,
+            message="the worker of 6-job_processor.py")
+    yield script
+    script.kill()
+
+
+@pytest.mark.parametrize("signal_number, group", [
+    (signal.SIGINT, True),    # Ctrl-C in the terminal
+    (signal.SIGTERM, False),  # kill PID
+    (signal.SIGTERM, True),   # kill -TERM -PGID
+])
+def test_an_idle_processor_stops_cleanly(running, signal_number, group):
+    assert running.stop(signal_number, group=group, timeout=15) == (0, "", "")
+
+
+def test_a_job_running_at_sigterm_finishes_before_the_processor_exits(
+        running, real_redis):
+    connection = redis.Redis.from_url(real_redis)
+    queue = kue.queue_for("push_notification_code", connection)
+    job = kue.create_job(queue, "time.sleep", 1)
+    wait_until(lambda: job.get_status(refresh=True) == "started",
+               message="the job to start")
+    assert running.stop(signal.SIGTERM, timeout=15) == (0, "", "")
+    assert job.get_status(refresh=True) == "finished"
+    assert list(kue.job_events(connection, queue.name, [job.id])) == [
+        kue.JobEvent(job.id, "complete", "")]
