@@ -115,10 +115,14 @@ def on_stopped(job: Job, connection: redis.Redis) -> None:
     emit(job, "failed", "Job stopped")
 
 
-def create_job(queue: Queue, function: str, data: dict) -> Job:
-    """Queue a job that runs FUNCTION(DATA), with a Kue-like id and events."""
+def create_job(queue: Queue, function: str, data: dict,
+               job_id: str | None = None) -> Job:
+    """Queue a job that runs FUNCTION(DATA), with a Kue-like id and events.
+
+    The id is the next one, unless JOB_ID (from new_job_id) is given.
+    """
     return queue.enqueue(function, data,
-                         job_id=new_job_id(queue.connection),
+                         job_id=job_id or new_job_id(queue.connection),
                          on_success=Callback(f"{MODULE}.on_complete"),
                          on_failure=Callback(f"{MODULE}.on_failed"),
                          on_stopped=Callback(f"{MODULE}.on_stopped"))
@@ -133,6 +137,25 @@ def last_event_id(connection: redis.Redis, queue_name: str) -> str:
     return _text(newest[0][0]) if newest else "0-0"
 
 
+def read_events(connection: redis.Redis, queue_name: str, since: str
+                ) -> Iterator[tuple[str, JobEvent] | None]:
+    """Yield QUEUE_NAME's events after event SINCE, as they are written.
+
+    Each comes as a pair (its entry id, the event), so that a reader can
+    resume after it. None comes after each second without events, so that a
+    reader can do other things between them; the generator never ends.
+    """
+    key = events_key(queue_name)
+    while True:
+        reply = connection.xread({key: since}, block=1000)
+        if not reply:
+            yield None
+        for entry_id, fields in reply[0][1] if reply else []:
+            since = _text(entry_id)
+            entry = {_text(name): _text(text) for name, text in fields.items()}
+            yield since, JobEvent(entry["job"], entry["event"], entry["value"])
+
+
 def job_events(connection: redis.Redis, queue_name: str,
                job_ids: Iterable[str], since: str = "0-0"
                ) -> Iterator[JobEvent]:
@@ -142,21 +165,18 @@ def job_events(connection: redis.Redis, queue_name: str,
     Redis (deleted, or its queue emptied) will never end, and is dropped.
     """
     pending = set(job_ids)
-    key = events_key(queue_name)
+    events = read_events(connection, queue_name, since)
     while pending:
-        reply = connection.xread({key: since}, block=1000)
-        if not reply:
+        entry = next(events)
+        if entry is None:
             pending = {job_id for job_id in pending
                        if Job.exists(job_id, connection=connection)}
             continue
-        for entry_id, fields in reply[0][1]:
-            since = _text(entry_id)
-            entry = {_text(name): _text(text) for name, text in fields.items()}
-            event = JobEvent(entry["job"], entry["event"], entry["value"])
-            if event.job_id in pending:
-                yield event
-                if event.event in ("complete", "failed"):
-                    pending.discard(event.job_id)
+        _, event = entry
+        if event.job_id in pending:
+            yield event
+            if event.event in ("complete", "failed"):
+                pending.discard(event.job_id)
 
 
 def _text(value: bytes | str) -> str:

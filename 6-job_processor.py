@@ -114,12 +114,16 @@ def is_job_failure(record: logging.LogRecord) -> bool:
     return hasattr(record, "job_id")
 
 
-def setup_logging(level: str) -> None:
-    """Send RQ's log records to stderr, one line each, from LEVEL up.
+def setup_logging() -> str:
+    """Send RQ's log records to stderr, one line each; return the level.
 
-    RQ adds a handler of its own, writing to stdout, only when it finds none;
+    The level is $RQ_LOGGING_LEVEL, or ERROR without the jobs' failures. RQ
+    adds a handler of its own, writing to stdout, only when it finds none;
     this one keeps stdout for the task's lines.
     """
+    level = os.environ.get("RQ_LOGGING_LEVEL", "ERROR").upper()
+    if level not in logging.getLevelNamesMapping():
+        raise ValueError(f"RQ_LOGGING_LEVEL={level} is not a logging level")
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(OneLineFormatter())
     if logging.getLevelName(level) >= logging.ERROR:
@@ -129,12 +133,12 @@ def setup_logging(level: str) -> None:
     for name in list(logging.root.manager.loggerDict):
         if name == "rq" or name.startswith("rq."):
             logging.getLogger(name).setLevel(level)
+    return level
 
 
 def work(queue_name: str, workers: int, connection: redis.Redis) -> None:
     """Run WORKERS RQ workers on QUEUE_NAME until Ctrl-C or SIGTERM."""
-    level = os.environ.get("RQ_LOGGING_LEVEL", "ERROR").upper()
-    setup_logging(level)
+    level = setup_logging()
     # Until RQ installs its own handlers, in the pool and in each worker it
     # forks, a stop is only remembered; each acts on it once it can.
     for signal_number in STOP_SIGNALS:

@@ -3,9 +3,13 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 import redis
 from rq import Queue, SimpleWorker
@@ -61,28 +65,56 @@ class Script:
 
     It runs in a session of its own, so that a signal can go to its whole
     process group, the way Ctrl-C in a terminal reaches a script and the
-    worker processes it forked.
+    worker processes it forked. Its output is read as it comes: output()
+    shows what it printed so far.
     """
 
     def __init__(self, name: str, redis_url: str, *args: str,
-                 **env: str) -> None:
-        """Start ./NAME with its output going to pipes."""
+                 command: list[str] | None = None, **env: str) -> None:
+        """Start ./NAME ARGS (or COMMAND), reading its output as it comes."""
         self.name = name
         self.process = subprocess.Popen(
-            [f"./{name}", *args], cwd=ROOT, text=True,
+            command or [f"./{name}", *args], cwd=ROOT, text=True,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             start_new_session=True, env=script_env(redis_url, **env))
+        self.streams: dict[str, list[str]] = {"out": [], "err": []}
+        self.readers = [
+            threading.Thread(target=self._read, daemon=True,
+                             args=(stream, self.streams[key]))
+            for key, stream in [("out", self.process.stdout),
+                                ("err", self.process.stderr)]]
+        for reader in self.readers:
+            reader.start()
+
+    @staticmethod
+    def _read(stream: IO[str], lines: list[str]) -> None:
+        """Append each line of STREAM to LINES until it closes."""
+        for line in stream:
+            lines.append(line)
+
+    def output(self) -> str:
+        """Return what the script printed on stdout so far."""
+        return "".join(self.streams["out"])
 
     def wait(self, timeout: float = 20) -> tuple[int, str, str]:
         """Wait for the script to end; return its status, stdout, stderr."""
         try:
-            out, err = self.process.communicate(timeout=timeout)
+            self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            self.process.kill()
-            out, err = self.process.communicate()
-            raise AssertionError(f"{self.name} did not end within {timeout}s;"
-                                 f" stdout={out!r} stderr={err!r}")
-        return self.process.returncode, out, err
+            self.kill()
+            raise AssertionError(
+                f"{self.name} did not end within {timeout}s; stdout="
+                f"{self.output()!r} stderr={''.join(self.streams['err'])!r}")
+        self._close()
+        return (self.process.returncode, self.output(),
+                "".join(self.streams["err"]))
+
+    def _close(self) -> None:
+        """Finish reading the output, then close the pipes."""
+        for reader in self.readers:
+            reader.join(timeout=10)
+        self.process.stdout.close()
+        self.process.stderr.close()
 
     def stop(self, signal_number: int, timeout: float = 20,
              group: bool = False) -> tuple[int, str, str]:
@@ -103,7 +135,8 @@ class Script:
             os.killpg(self.process.pid, 9)
         except ProcessLookupError:
             pass
-        self.process.communicate()
+        self.process.wait()
+        self._close()
 
 
 def free_port() -> int:
@@ -156,3 +189,28 @@ def stop_redis_server(process: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+
+
+def http_get(url: str, timeout: float = 10) -> tuple[int, str, bytes]:
+    """GET URL like curl; return the status, Content-Type and raw body."""
+    request = urllib.request.Request(url)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return (response.status, response.headers["Content-Type"],
+                    response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, error.headers["Content-Type"], error.read()
+
+
+def wait_for_http(url: str, script: "Script", timeout: float = 20) -> None:
+    """Wait until a server answers at URL, failing early if SCRIPT ended."""
+    def answering() -> bool:
+        if script.process.poll() is not None:
+            raise AssertionError(f"{script.name} ended: {script.wait()}")
+        try:
+            http_get(url, timeout=1)
+        except OSError:
+            return False
+        return True
+
+    wait_until(answering, timeout=timeout, message=f"a server at {url}")

@@ -1,0 +1,230 @@
+"""Task 13: 100-seat.py reserves 50 seats through the reserve_seat queue."""
+import importlib
+import signal
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import fakeredis
+import pytest
+import redis
+from rq import Queue
+
+from helpers import (ROOT, Script, free_port, http_get, script_env,
+                     wait_for_http, wait_until)
+
+seat = importlib.import_module("100-seat")
+
+SEATS_50 = b'{"numberOfAvailableSeats":"50"}'
+IN_PROCESS = b'{"status":"Reservation in process"}'
+BLOCKED = b'{"status":"Reservation are blocked"}'
+
+
+@pytest.fixture
+def app(connection):
+    """Yield the app on the backend under test, launched (50 seats, open)."""
+    seat.open_reservations(connection)
+    application = seat.create_app(connection)
+    yield application
+    application.extensions["seat_reservations"].close()
+
+
+@pytest.fixture
+def http(app):
+    """Return a Flask test client of the launched app."""
+    return app.test_client()
+
+
+def test_available_seats_is_50_as_a_string(http):
+    response = http.get("/available_seats")
+    assert (response.status_code, response.content_type,
+            response.get_data()) == (200, "application/json", SEATS_50)
+
+
+def test_reserve_seat_queues_a_json_job_on_reserve_seat(http, connection):
+    response = http.get("/reserve_seat")
+    assert response.get_data() == IN_PROCESS
+    queue = Queue("reserve_seat", connection=connection,
+                  serializer=seat.JSONSerializer)
+    assert queue.job_ids == ["1"]
+    assert queue.jobs[0].func_name == "100-seat.reserve_a_seat"
+
+
+def test_reserve_seat_is_blocked_when_reservations_are_off(
+        http, connection):
+    connection.set("reservation_enabled", "0")
+    assert http.get("/reserve_seat").get_data() == BLOCKED
+    assert connection.llen("rq:queue:reserve_seat") == 0
+
+
+def test_process_answers_at_once_and_starts_one_worker(app):
+    http = app.test_client()
+    reservations = app.extensions["seat_reservations"]
+    assert http.get("/process").get_data() == b'{"status":"Queue processing"}'
+    first = reservations.worker
+    assert http.get("/process").get_data() == b'{"status":"Queue processing"}'
+    assert reservations.worker is first and first.is_alive()
+
+
+def test_processing_takes_one_seat_per_job_and_prints_each_end(
+        http, connection, capsys):
+    http.get("/process")
+    for _ in range(3):
+        assert http.get("/reserve_seat").get_data() == IN_PROCESS
+    lines: list[str] = []
+
+    def printed() -> bool:
+        lines.extend(capsys.readouterr().out.splitlines())
+        return len(lines) >= 3
+
+    wait_until(printed, message="three completed lines")
+    assert sorted(lines) == [f"Seat reservation job {n} completed"
+                             for n in (1, 2, 3)]
+    assert http.get("/available_seats").get_data() == (
+        b'{"numberOfAvailableSeats":"47"}')
+
+
+class Job:
+    """Just enough of an RQ job for reserve_a_seat: its connection."""
+
+    def __init__(self, connection: redis.Redis) -> None:
+        """Remember the connection."""
+        self.connection = connection
+
+
+def test_the_last_seat_turns_reservations_off(connection, monkeypatch):
+    monkeypatch.setattr(seat, "get_current_job", lambda: Job(connection))
+    seat.open_reservations(connection)
+    seat.reserve_seat(1, connection)
+    assert seat.reserve_a_seat({}) == 0
+    assert connection.get("available_seats") == b"0"
+    assert not seat.reservation_enabled(connection)
+
+
+def test_no_seat_left_fails_the_job_and_the_count_stays_0(
+        connection, monkeypatch):
+    monkeypatch.setattr(seat, "get_current_job", lambda: Job(connection))
+    seat.reserve_seat(0, connection)
+    with pytest.raises(RuntimeError, match="^Not enough seats available$"):
+        seat.reserve_a_seat({})
+    assert seat.get_current_available_seats(connection) == "0"
+
+
+def test_redis_down_answers_json(capsys):
+    server = fakeredis.FakeServer()
+    connection = fakeredis.FakeRedis(server=server)
+    seat.open_reservations(connection)
+    app = seat.create_app(connection)
+    http = app.test_client()
+    server.connected = False
+    reserve = http.get("/reserve_seat")
+    assert (reserve.status_code, reserve.get_data()) == (
+        503, b'{"status":"Reservation failed"}')
+    seats = http.get("/available_seats")
+    assert (seats.status_code, seats.get_data()) == (
+        503, b'{"error":"Redis unavailable"}')
+    assert "Traceback" not in capsys.readouterr().err
+    app.extensions["seat_reservations"].close()
+
+
+def reserve_120(url: str) -> list[bytes]:
+    """Send 120 concurrent /reserve_seat requests; return the bodies."""
+    with ThreadPoolExecutor(max_workers=40) as pool:
+        return list(pool.map(lambda _: http_get(url + "/reserve_seat")[2],
+                             range(120)))
+
+
+def ended(output: str) -> tuple[list[str], list[str]]:
+    """Return the completed and the failed lines of a server's OUTPUT."""
+    lines = output.splitlines()
+    return ([line for line in lines if line.startswith("Seat reservation")
+             and line.endswith(" completed")],
+            [line for line in lines if line.startswith("Seat reservation")
+             and " failed: " in line])
+
+
+def check_seat_run(url: str, servers: list[Script], real_client) -> None:
+    """Run /process and 120 reservations; check that 50 seats were taken."""
+    assert http_get(url + "/process")[2] == b'{"status":"Queue processing"}'
+    bodies = reserve_120(url)
+    assert set(bodies) <= {IN_PROCESS, BLOCKED}, set(bodies)
+    queued = bodies.count(IN_PROCESS)
+    assert queued >= 50
+
+    def all_printed() -> bool:
+        completed, failed = ended("".join(s.output() for s in servers))
+        return len(completed) + len(failed) >= queued
+
+    wait_until(all_printed, timeout=60, message=f"{queued} jobs to end")
+    completed, failed = ended("".join(s.output() for s in servers))
+    assert len(completed) == 50
+    assert failed == [line for line in failed
+                      if line.endswith(" failed: Not enough seats available")]
+    assert real_client.get("available_seats") == "0"
+    assert http_get(url + "/available_seats")[2] == (
+        b'{"numberOfAvailableSeats":"0"}')
+    assert http_get(url + "/reserve_seat")[2] == BLOCKED
+
+
+def test_the_script_reserves_exactly_50_of_120(real_redis, real_client):
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = Script("100-seat.py", real_redis, PORT=str(port))
+    try:
+        wait_for_http(url + "/available_seats", server)
+        assert http_get(url + "/available_seats") == (
+            200, "application/json", SEATS_50)
+        check_seat_run(url, [server], real_client)
+        code, _, err = server.stop(signal.SIGTERM)
+        assert code == 0 and "Traceback" not in err, err
+    finally:
+        server.kill()
+
+
+def test_gunicorn_with_two_processes_after_one_launch(
+        real_redis, real_client):
+    subprocess.run([sys.executable, "-m", "flask", "--app",
+                    "100-seat:create_app()", "init-seats"], cwd=ROOT,
+                   env=script_env(real_redis), check=True, timeout=30)
+    assert real_client.get("available_seats") == "50"
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = Script("gunicorn", real_redis, command=[
+        sys.executable, "-m", "gunicorn", "-w", "2", "-k", "gthread",
+        "--threads", "8", "-b", f"127.0.0.1:{port}",
+        "100-seat:create_app()"])
+    try:
+        wait_for_http(url + "/available_seats", server)
+        check_seat_run(url, [server], real_client)
+        code, _, err = server.stop(signal.SIGTERM)
+        assert code == 0 and "Traceback" not in err, err
+    finally:
+        server.kill()
+
+
+def test_jobs_run_by_external_rq_workers_are_reported_by_the_server(
+        real_redis, real_client, capsys):
+    connection = redis.Redis.from_url(real_redis)
+    seat.open_reservations(connection)
+    app = seat.create_app(connection)
+    http = app.test_client()
+    try:
+        for _ in range(3):
+            assert http.get("/reserve_seat").get_data() == IN_PROCESS
+        for _ in range(2):  # two workers, each taking what is left
+            subprocess.run(["rq", "worker", "--burst", "-S", "json",
+                            "-u", real_redis, "reserve_seat"], cwd=ROOT,
+                           env=script_env(real_redis), check=True,
+                           capture_output=True, timeout=60)
+        lines: list[str] = []
+
+        def printed() -> bool:
+            lines.extend(capsys.readouterr().out.splitlines())
+            return len(lines) >= 3
+
+        wait_until(printed, message="three completed lines")
+        assert sorted(lines) == [f"Seat reservation job {n} completed"
+                                 for n in (1, 2, 3)]
+        assert real_client.get("available_seats") == "47"
+    finally:
+        app.extensions["seat_reservations"].close()
