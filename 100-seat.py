@@ -57,7 +57,8 @@ return left
 
 
 def reserve_seat(number: int, client: redis.Redis | None = None) -> None:
-    """Set the number of available seats to NUMBER."""
+    """Set the number of available seats to NUMBER (a whole number >= 0)."""
+    stock.check_count("number", number)
     client = client or redis_client.default_client()
     client.set(SEATS_KEY, number)
 

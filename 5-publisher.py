@@ -26,7 +26,11 @@ def publish_message(message: str, time: int,
     """After TIME milliseconds, announce MESSAGE and publish it on CHANNEL.
 
     The call returns at once with the started timer; join it to wait.
+    TIME must be a number of milliseconds, 0 or more.
     """
+    if isinstance(time, bool) or not isinstance(time, (int, float)) \
+            or not time >= 0:
+        raise ValueError(f"time must be milliseconds >= 0, not {time!r}")
     client = client or redis_client.default_client()
 
     def send() -> None:

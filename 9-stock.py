@@ -60,9 +60,17 @@ def get_item_by_id(id: int) -> dict | None:
                 None)
 
 
+def check_count(name: str, value: object) -> None:
+    """Raise ValueError unless VALUE is a whole number, 0 or more."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{name} must be a whole number >= 0, "
+                         f"not {value!r}")
+
+
 def reserve_stock_by_id(item_id: int, stock: int,
                         client: redis.Redis | None = None) -> None:
-    """Set the stock left of item ITEM_ID to STOCK."""
+    """Set the stock left of item ITEM_ID to STOCK (a whole number >= 0)."""
+    check_count("stock", stock)
     client = client or redis_client.default_client()
     client.set(stock_key(item_id), stock)
 

@@ -10,7 +10,6 @@ with REQUIRE_REAL_REDIS=1 (CI sets it), fail.
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import NoReturn
 
 import fakeredis
 import pytest
@@ -18,17 +17,10 @@ import redis
 import redis.asyncio
 
 from helpers import (answers, free_port, redis_server_binaries,
-                     start_redis_server, stop_redis_server)
+                     start_redis_server, stop_redis_server, unavailable)
 
 # Read once, before any fixture points REDIS_URL elsewhere.
 USER_REDIS_URL = os.environ.get("REDIS_URL")
-
-
-def unavailable(reason: str) -> NoReturn:
-    """Skip the test for REASON, or fail it when CI requires a real Redis."""
-    if os.environ.get("REQUIRE_REAL_REDIS") == "1":
-        pytest.fail(reason + " (REQUIRE_REAL_REDIS=1)")
-    pytest.skip(reason)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -10,8 +10,9 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO
+from typing import IO, NoReturn
 
+import pytest
 import redis
 from rq import Queue, SimpleWorker
 from rq.serializers import JSONSerializer
@@ -173,14 +174,14 @@ def redis_server_binaries() -> list[str]:
 
 
 def start_redis_server(directory: Path, *options: str,
-                       binary: str | None = None
+                       binary: str | None = None, port: int | None = None
                        ) -> tuple[subprocess.Popen, str]:
-    """Start redis-server on a free port in DIRECTORY; return it and its URL.
+    """Start redis-server in DIRECTORY; return it and its URL.
 
-    BINARY defaults to the first of redis_server_binaries(). Persistence is
-    off unless OPTIONS say otherwise; the caller stops it.
+    BINARY defaults to the first of redis_server_binaries(), PORT to a free
+    one. Persistence is off unless OPTIONS say otherwise; the caller stops it.
     """
-    port = free_port()
+    port = port or free_port()
     log = open(directory / "redis.log", "w")
     process = subprocess.Popen(
         [binary or redis_server_binaries()[0], "--port", str(port),
@@ -234,3 +235,10 @@ def wait_for_http(url: str, script: "Script", timeout: float = 20) -> None:
         return True
 
     wait_until(answering, timeout=timeout, message=f"a server at {url}")
+
+
+def unavailable(reason: str) -> NoReturn:
+    """Skip the test for REASON, or fail it when CI requires a real Redis."""
+    if os.environ.get("REQUIRE_REAL_REDIS") == "1":
+        pytest.fail(reason + " (REQUIRE_REAL_REDIS=1)")
+    pytest.skip(reason)
