@@ -1,12 +1,14 @@
 """Task 12: 9-stock.py lists products and reserves stock, byte for byte."""
 import importlib
 import signal
+import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import fakeredis
 import pytest
 
-from helpers import Script, free_port, http_get, wait_for_http
+from helpers import (Script, free_port, http_get, wait_for_http,
+                     wait_until)
 
 stock = importlib.import_module("9-stock")
 
@@ -126,13 +128,30 @@ def test_an_internal_error_is_a_json_500(http, monkeypatch, capsys):
     assert capsys.readouterr().err == "Error: RuntimeError: boom\n"
 
 
-@pytest.fixture
-def server(real_redis):
-    """Run ./9-stock.py on a free port; yield its base URL."""
+SERVERS = {
+    "script": lambda port: None,
+    "gunicorn": lambda port: [
+        sys.executable, "-m", "gunicorn", "-w", "2", "-k", "gthread",
+        "-b", f"127.0.0.1:{port}", "9-stock:create_app()"],
+    "granian": lambda port: [
+        sys.executable, "-m", "granian", "--interface", "wsgi", "--workers",
+        "2", "--blocking-threads", "2", "--host", "127.0.0.1", "--port",
+        str(port), "--factory", "9-stock:create_app"],
+}
+
+
+@pytest.fixture(params=list(SERVERS))
+def server(real_redis, request):
+    """Serve the app on a free port (the script, gunicorn, granian)."""
     port = free_port()
-    script = Script("9-stock.py", real_redis, PORT=str(port))
+    script = Script("9-stock.py", real_redis, PORT=str(port),
+                    command=SERVERS[request.param](port))
     url = f"http://127.0.0.1:{port}"
     wait_for_http(url + "/list_products", script)
+    if request.param == "granian":
+        # granian can hang when stopped while a worker still starts.
+        wait_until(lambda: "Started worker-2" in script.output(),
+                   message="granian's second worker")
     yield url, script
     script.kill()
 

@@ -11,7 +11,7 @@ from helpers import ROOT, free_port
 
 SCRIPTS = sorted(path.name for path in ROOT.glob("[0-9]*.py"))
 PYTHON_FILES = [ROOT / name for name in SCRIPTS] + sorted(
-    (ROOT / "tests").glob("*.py"))
+    (ROOT / "tests").glob("*.py")) + sorted((ROOT / "tools").glob("*.py"))
 
 
 def is_sentence(docstring: str | None) -> bool:
@@ -22,10 +22,14 @@ def is_sentence(docstring: str | None) -> bool:
     return len(first.split()) >= 3 and first.rstrip().endswith(".")
 
 
-def test_every_task_script_is_here():
-    assert {"0-redis_client.py", "1-redis_op.py", "2-redis_op_async.py",
-            "4-redis_advanced_op.py", "5-subscriber.py", "5-publisher.py"
-            } <= set(SCRIPTS)
+def test_every_task_script_is_here_and_nothing_else():
+    assert SCRIPTS == [
+        "0-redis_client.py", "1-redis_op.py", "100-seat.py",
+        "2-redis_op_async.py", "4-redis_advanced_op.py", "5-publisher.py",
+        "5-subscriber.py", "6-job_creator.py", "6-job_processor.py",
+        "7-job_creator.py", "7-job_processor.py", "8-job.py", "9-stock.py"]
+    assert (ROOT / "dump.rdb").is_file()
+    assert (ROOT / "tests" / "test_8_job.py").is_file()
 
 
 @pytest.mark.parametrize("name", SCRIPTS)
