@@ -34,6 +34,19 @@ def wait_until(condition: Callable[[], object], timeout: float = 10.0,
         time.sleep(0.02)
 
 
+def printed_lines(capsys: pytest.CaptureFixture, count: int,
+                  message: str = "lines") -> list[str]:
+    """Wait until COUNT lines were printed (by any thread); return them."""
+    lines: list[str] = []
+
+    def enough() -> bool:
+        lines.extend(capsys.readouterr().out.splitlines())
+        return len(lines) >= count
+
+    wait_until(enough, message=f"{count} {message}")
+    return lines
+
+
 def script_env(redis_url: str, **extra: str) -> dict[str, str]:
     """Return the environment a grader's shell would give a script.
 

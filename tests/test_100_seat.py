@@ -10,8 +10,8 @@ import pytest
 import redis
 from rq import Queue
 
-from helpers import (ROOT, Script, free_port, http_get, script_env,
-                     wait_for_http, wait_until)
+from helpers import (ROOT, Script, free_port, http_get, printed_lines,
+                     script_env, wait_for_http, wait_until)
 
 seat = importlib.import_module("100-seat")
 
@@ -71,13 +71,7 @@ def test_processing_takes_one_seat_per_job_and_prints_each_end(
     http.get("/process")
     for _ in range(3):
         assert http.get("/reserve_seat").get_data() == IN_PROCESS
-    lines: list[str] = []
-
-    def printed() -> bool:
-        lines.extend(capsys.readouterr().out.splitlines())
-        return len(lines) >= 3
-
-    wait_until(printed, message="three completed lines")
+    lines = printed_lines(capsys, 3, "completed lines")
     assert sorted(lines) == [f"Seat reservation job {n} completed"
                              for n in (1, 2, 3)]
     assert http.get("/available_seats").get_data() == (
@@ -216,13 +210,7 @@ def test_jobs_run_by_external_rq_workers_are_reported_by_the_server(
                             "-u", real_redis, "reserve_seat"], cwd=ROOT,
                            env=script_env(real_redis), check=True,
                            capture_output=True, timeout=60)
-        lines: list[str] = []
-
-        def printed() -> bool:
-            lines.extend(capsys.readouterr().out.splitlines())
-            return len(lines) >= 3
-
-        wait_until(printed, message="three completed lines")
+        lines = printed_lines(capsys, 3, "completed lines")
         assert sorted(lines) == [f"Seat reservation job {n} completed"
                                  for n in (1, 2, 3)]
         assert real_client.get("available_seats") == "47"

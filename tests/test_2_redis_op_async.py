@@ -39,11 +39,3 @@ def test_script_output_matches_the_task(real_redis, real_client):
     assert (result.returncode, result.stdout, result.stderr) == (
         0, EXPECTED, "")
     assert real_client.get("HolbertonSanFrancisco") == "100"
-
-
-def test_script_without_a_server_exits_1_without_a_traceback(closed_url):
-    result = run_script("2-redis_op_async.py", closed_url)
-    assert result.returncode == 1
-    assert result.stdout.startswith(
-        "Redis client not connected to the server: Error 111")
-    assert result.stderr == ""

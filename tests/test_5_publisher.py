@@ -2,7 +2,7 @@
 import importlib
 import threading
 
-from helpers import run_script, wait_until
+from helpers import wait_until
 
 publisher = importlib.import_module("5-publisher")
 
@@ -49,11 +49,3 @@ def test_delays_count_from_the_start_like_separate_timers(backend, capsys):
     assert capsys.readouterr().out == ("About to send early\n"
                                        "About to send late\n")
     pubsub.close()
-
-
-def test_publisher_without_a_server_exits_1_without_a_traceback(closed_url):
-    result = run_script("5-publisher.py", closed_url)
-    assert result.returncode == 1
-    assert result.stdout.startswith(
-        "Redis client not connected to the server: Error 111")
-    assert result.stderr == ""

@@ -69,12 +69,3 @@ def test_a_waiting_subscriber_stops_cleanly_on_a_signal(
             0, "Redis client connected to the server\n", "")
     finally:
         listening.kill()
-
-
-def test_subscriber_without_a_server_exits_1_without_a_traceback(
-        closed_url):
-    result = run_script("5-subscriber.py", closed_url)
-    assert result.returncode == 1
-    assert result.stdout.startswith(
-        "Redis client not connected to the server: Error 111")
-    assert result.stderr == ""

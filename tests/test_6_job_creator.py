@@ -129,11 +129,3 @@ def test_without_a_processor_the_creator_waits_until_ctrl_c(
             0, "Notification job created: 1\n", "")
     finally:
         creator.kill()
-
-
-def test_without_redis_the_creator_prints_the_error_and_exits_1(closed_url):
-    result = run_script("6-job_creator.py", closed_url)
-    assert result.returncode == 1
-    assert result.stdout.startswith(
-        "Redis client not connected to the server: Error 111")
-    assert result.stderr == ""

@@ -113,11 +113,3 @@ def test_with_the_processor_running_the_output_matches_the_task(
     assert sorted(out.splitlines()) == sorted(
         [sent_line(data) for data in creator.JOBS
          if data["phoneNumber"] not in BLACKLISTED] * 2)
-
-
-def test_without_redis_the_creator_prints_the_error_and_exits_1(closed_url):
-    result = run_script("7-job_creator.py", closed_url)
-    assert result.returncode == 1
-    assert result.stdout.startswith(
-        "Redis client not connected to the server: Error 111")
-    assert result.stderr == ""

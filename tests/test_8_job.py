@@ -12,7 +12,7 @@ import pytest
 from rq import Queue
 from rq.serializers import JSONSerializer
 
-from helpers import run_script, wait_until, work_burst
+from helpers import printed_lines, run_script, work_burst
 
 job_module = importlib.import_module("8-job")
 create_push_notifications_jobs = job_module.create_push_notifications_jobs
@@ -85,13 +85,7 @@ def test_an_empty_list_creates_nothing(queue, capsys):
 def test_events_are_printed_while_the_process_lives(queue, capsys):
     create_push_notifications_jobs(JOBS, queue)
     work_burst(queue)  # both numbers are blacklisted: both jobs fail
-    lines: list[str] = []
-
-    def printed_all() -> bool:
-        lines.extend(capsys.readouterr().out.splitlines())
-        return len(lines) >= 6
-
-    wait_until(printed_all, message="the events of both jobs")
+    lines = printed_lines(capsys, 6, "event lines")
     assert lines == [
         "Notification job created: 1",
         "Notification job created: 2",
@@ -109,11 +103,3 @@ def test_the_script_creates_one_job_and_exits_without_waiting(
         0, "Notification job created: 1\n", "")
     assert real_client.lrange("rq:queue:push_notification_code_3",
                               0, -1) == ["1"]
-
-
-def test_without_redis_the_script_prints_the_error_and_exits_1(closed_url):
-    result = run_script("8-job.py", closed_url)
-    assert result.returncode == 1
-    assert result.stdout.startswith(
-        "Redis client not connected to the server: Error 111")
-    assert result.stderr == ""

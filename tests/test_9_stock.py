@@ -135,7 +135,7 @@ SERVERS = {
         "-b", f"127.0.0.1:{port}", "9-stock:create_app()"],
     "granian": lambda port: [
         sys.executable, "-m", "granian", "--interface", "wsgi", "--workers",
-        "2", "--blocking-threads", "2", "--host", "127.0.0.1", "--port",
+        "2", "--blocking-threads", "1", "--host", "127.0.0.1", "--port",
         str(port), "--factory", "9-stock:create_app"],
 }
 

@@ -39,9 +39,9 @@ SERVERS = {
     "gunicorn -w 2 -k gthread --threads 8": lambda app, port: [
         sys.executable, "-m", "gunicorn", "-w", "2", "-k", "gthread",
         "--threads", "8", "-b", f"127.0.0.1:{port}", f"{app}:create_app()"],
-    "granian --workers 2 --blocking-threads 2": lambda app, port: [
+    "granian --workers 2 --blocking-threads 1": lambda app, port: [
         sys.executable, "-m", "granian", "--interface", "wsgi", "--workers",
-        "2", "--blocking-threads", "2", "--host", "127.0.0.1", "--port",
+        "2", "--blocking-threads", "1", "--host", "127.0.0.1", "--port",
         str(port), "--factory", f"{app}:create_app"],
 }
 
@@ -71,7 +71,7 @@ def wrk(url: str, seconds: int, connections: int) -> tuple[float, str]:
         ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency",
          url], capture_output=True, text=True, check=True)
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", result.stdout)[1])
-    p99 = re.search(r"99%\s+(\S+)", result.stdout)[1]
+    p99 = re.search(r"^\s+99%\s+(\S+)$", result.stdout, re.MULTILINE)[1]
     return rate, p99
 
 
