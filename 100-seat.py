@@ -173,13 +173,15 @@ class SeatReservations:
                     since, event = entry
                     if event.job_id not in self.job_ids:
                         continue
+                    # flush: under a WSGI server, nothing promises that
+                    # stdout is line-buffered.
                     if event.event == "complete":
                         print(f"Seat reservation job {event.job_id} "
-                              "completed")
+                              "completed", flush=True)
                         self.job_ids.discard(event.job_id)
                     elif event.event == "failed":
                         print(f"Seat reservation job {event.job_id} failed: "
-                              f"{event.value}")
+                              f"{event.value}", flush=True)
                         self.job_ids.discard(event.job_id)
             except redis.RedisError as error:
                 print(f"Redis error: {error}; retrying", file=sys.stderr)

@@ -26,7 +26,11 @@ def app(connection):
     seat.open_reservations(connection)
     application = seat.create_app(connection)
     yield application
-    application.extensions["seat_reservations"].close()
+    reservations = application.extensions["seat_reservations"]
+    reservations.close()
+    # A worker thread left running would take the next test's jobs.
+    assert not any(thread and thread.is_alive() for thread in (
+        reservations.worker, reservations.listener)), "threads still run"
 
 
 @pytest.fixture
@@ -149,7 +153,10 @@ def check_seat_run(url: str, servers: list[Script], real_client) -> None:
         completed, failed = ended("".join(s.output() for s in servers))
         return len(completed) + len(failed) >= queued
 
-    wait_until(all_printed, timeout=60, message=f"{queued} jobs to end")
+    wait_until(all_printed, timeout=60, message=(
+        f"{queued} jobs to end; the servers printed: "
+        + repr("".join(s.output() for s in servers)[-3000:])
+        + repr("".join("".join(s.streams["err"]) for s in servers)[-3000:])))
     completed, failed = ended("".join(s.output() for s in servers))
     assert len(completed) == 50
     assert failed == [line for line in failed
