@@ -38,7 +38,10 @@ early_stop_requested = False
 
 def send_notification(phone_number: str, message: str) -> None:
     """Print the notification that would be sent to PHONE_NUMBER."""
-    print(f"Sending notification to {phone_number}, with message: {message}")
+    # flush: RQ runs the job in a forked process that ends with os._exit,
+    # which drops whatever stdout still buffers.
+    print(f"Sending notification to {phone_number}, with message: {message}",
+          flush=True)
 
 
 def process_notification(data: dict) -> None:

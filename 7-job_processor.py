@@ -26,7 +26,10 @@ def send_notification(phone_number: str, message: str, job: Job) -> None:
     if phone_number in BLACKLISTED_NUMBERS:
         raise ValueError(f"Phone number {phone_number} is blacklisted")
     kue.report_progress(job, 50, 100)
-    print(f"Sending notification to {phone_number}, with message: {message}")
+    # flush: RQ runs the job in a forked process that ends with os._exit,
+    # which drops whatever stdout still buffers.
+    print(f"Sending notification to {phone_number}, with message: {message}",
+          flush=True)
 
 
 def process_notification(data: dict) -> None:

@@ -58,6 +58,9 @@ def script_env(redis_url: str, **extra: str) -> dict[str, str]:
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent),
                                    env.get("PATH", "")])
     env.pop("PYTHONWARNINGS", None)
+    # A learner's shell has no PYTHONUNBUFFERED: output that only shows up
+    # with it (lost in a buffer otherwise) must fail the tests.
+    env.pop("PYTHONUNBUFFERED", None)
     return env
 
 

@@ -1,11 +1,12 @@
 """Task 7: 6-job_processor.py runs push_notification_code jobs."""
 import importlib
 import signal
+import subprocess
 
 import pytest
 import redis
 
-from helpers import Script, wait_until
+from helpers import ROOT, Script, script_env, wait_until
 
 processor = importlib.import_module("6-job_processor")
 kue = importlib.import_module("6-job_creator")
@@ -70,3 +71,17 @@ def test_a_job_running_at_sigterm_finishes_before_the_processor_exits(
     assert job.get_status(refresh=True) == "finished"
     assert list(kue.job_events(connection, queue.name, [job.id])) == [
         kue.JobEvent(job.id, "complete", "")]
+
+
+def test_a_plain_rq_worker_writing_to_a_pipe_prints_the_line(real_redis):
+    connection = redis.Redis.from_url(real_redis)
+    kue.create_notification_job(
+        kue.queue_for("push_notification_code", connection))
+    result = subprocess.run(
+        # --quiet: RQ's own log lines would flush stdout for the job.
+        ["rq", "worker", "--burst", "--quiet", "-S", "json", "-u",
+         real_redis, "push_notification_code"], cwd=ROOT,
+        env=script_env(real_redis),
+        capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert LINE in result.stdout

@@ -152,12 +152,12 @@ def server(real_redis, request):
         # granian can hang when stopped while a worker still starts.
         wait_until(lambda: "Started worker-2" in script.output(),
                    message="granian's second worker")
-    yield url, script
+    yield url, script, request.param
     script.kill()
 
 
 def test_the_script_answers_like_curl_expects(server):
-    url, script = server
+    url, script, kind = server
     assert http_get(url + "/list_products") == (200, "application/json",
                                                 LIST)
     assert http_get(url + "/list_products/1") == (
@@ -167,13 +167,16 @@ def test_the_script_answers_like_curl_expects(server):
         b'{"status":"Reservation confirmed","itemId":1}')
     assert http_get(url + "/list_products/abc") == (
         404, "application/json", NOT_FOUND)
-    code, out, err = script.stop(signal.SIGINT, group=True)
+    if kind == "script":  # Ctrl-C, as a learner stops it
+        code, out, err = script.stop(signal.SIGINT, group=True)
+    else:  # as a service manager stops a WSGI server
+        code, out, err = script.stop(signal.SIGTERM)
     assert code == 0 and "Traceback" not in err
 
 
 def test_200_concurrent_reservations_confirm_exactly_the_stock(
         server, real_client):
-    url, _ = server
+    url, _, _ = server
     with ThreadPoolExecutor(max_workers=50) as pool:
         bodies = list(pool.map(lambda _: http_get(
             url + "/reserve_product/2")[2], range(200)))
