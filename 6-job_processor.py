@@ -17,13 +17,14 @@ import logging
 import os
 import signal
 import sys
+from multiprocessing.process import BaseProcess
 from typing import Any
 
 import redis
 from rq import Worker
 from rq.job import Job
 from rq.serializers import JSONSerializer
-from rq.worker_pool import WorkerPool
+from rq.worker_pool import ForkProcess, WorkerPool, run_worker
 
 redis_client = __import__("0-redis_client")
 kue = __import__("6-job_creator")
@@ -104,8 +105,39 @@ class KueWorker(Worker):
         super().handle_work_horse_killed(job, retpid, ret_val, rusage)
 
 
+def run_pool_worker(*args: Any, **kwargs: Any) -> None:
+    """Run one worker of the pool; a lost Redis ends it with one log line.
+
+    RQ retries a lost Redis only while a worker waits for a job; lost
+    anywhere else (starting, a heartbeat) the error would end the process
+    with a traceback. The pool starts a new worker in its place.
+    """
+    try:
+        run_worker(*args, **kwargs)
+    except redis.RedisError as error:
+        logging.getLogger("rq.worker").error(
+            "Worker stopped on a Redis error: %s; the pool starts another",
+            error)
+
+
 class KuePool(WorkerPool):
-    """RQ's WorkerPool, honouring a stop that came while it started."""
+    """RQ's WorkerPool, with quiet, replaceable, promptly stopped workers."""
+
+    def __init__(self, *args: Any, logging_level: str, **kwargs: Any) -> None:
+        """Make a pool whose workers, first or replacements, log at LEVEL."""
+        super().__init__(*args, **kwargs)
+        self.logging_level = logging_level
+
+    def get_worker_process(self, name: str, burst: bool, _sleep: float = 0,
+                           logging_level: str = "INFO") -> BaseProcess:
+        """Return RQ's worker process, running run_pool_worker.
+
+        RQ starts replacement workers at INFO: they get the pool's level.
+        """
+        process = super().get_worker_process(name, burst, _sleep,
+                                             self.logging_level)
+        return ForkProcess(target=run_pool_worker, args=process._args,
+                           kwargs=process._kwargs, name=process.name)
 
     def _install_signal_handlers(self) -> None:
         """Install RQ's handlers, then stop at once if asked to already."""
@@ -158,7 +190,7 @@ def work(queue_name: str, workers: int, connection: redis.Redis) -> None:
         signal.signal(signal_number, remember_stop)
     pool = KuePool([queue_name], connection=connection,
                    num_workers=workers, worker_class=KueWorker,
-                   serializer=JSONSerializer)
+                   serializer=JSONSerializer, logging_level=level)
     pool.start(logging_level=level)
 
 
