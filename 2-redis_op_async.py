@@ -8,6 +8,7 @@ display_school_value is one too.
 """
 import asyncio
 
+import redis
 import redis.asyncio
 
 redis_client = __import__("0-redis_client")
@@ -25,19 +26,23 @@ async def display_school_value(
         print(await client.get(school_name))
 
 
-async def show_schools(url: str) -> None:
-    """Display Holberton, set HolbertonSanFrancisco to 100, display it."""
+async def show_schools(client: redis.Redis, url: str) -> None:
+    """Display Holberton, set HolbertonSanFrancisco to 100, display it.
+
+    Reads go through an asyncio client on URL; the write stays the plain
+    call of task 2 on CLIENT, as the original kept setNewSchool's callback.
+    """
     async with redis.asyncio.Redis.from_url(
-            url, decode_responses=True) as client:
-        await display_school_value("Holberton", client)
-        set_new_school("HolbertonSanFrancisco", "100")
-        await display_school_value("HolbertonSanFrancisco", client)
+            url, decode_responses=True) as async_client:
+        await display_school_value("Holberton", async_client)
+        set_new_school("HolbertonSanFrancisco", "100", client)
+        await display_school_value("HolbertonSanFrancisco", async_client)
 
 
 def main() -> None:
     """Connect (printing the connection line), then run the async part."""
-    redis_client.connect()
-    asyncio.run(show_schools(redis_client.redis_url()))
+    client = redis_client.connect()
+    asyncio.run(show_schools(client, redis_client.redis_url()))
 
 
 if __name__ == "__main__":
