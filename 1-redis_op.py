@@ -7,7 +7,10 @@ reply instead of calling back, so print_reply plays the part of redis.print.
 """
 import redis
 
-redis_client = __import__("0-redis_client")
+from queuing import cli
+from queuing.connection import default_client
+
+connect = __import__("0-redis_client").connect
 
 
 def print_reply(reply: object) -> None:
@@ -18,7 +21,7 @@ def print_reply(reply: object) -> None:
 def set_new_school(school_name: str, value: str,
                    client: redis.Redis | None = None) -> None:
     """Set the key SCHOOL_NAME to VALUE and print the server's reply."""
-    client = client or redis_client.default_client()
+    client = client or default_client()
     # redis-py turns SET's "OK" into True; redis.print showed the raw "OK".
     if client.set(school_name, value):
         print_reply("OK")
@@ -27,17 +30,17 @@ def set_new_school(school_name: str, value: str,
 def display_school_value(school_name: str,
                          client: redis.Redis | None = None) -> None:
     """Print the value stored at the key SCHOOL_NAME."""
-    client = client or redis_client.default_client()
+    client = client or default_client()
     print(client.get(school_name))
 
 
 def main() -> None:
     """Display Holberton, set HolbertonSanFrancisco to 100, display it."""
-    client = redis_client.connect()
+    client = connect()
     display_school_value("Holberton", client)
     set_new_school("HolbertonSanFrancisco", "100", client)
     display_school_value("HolbertonSanFrancisco", client)
 
 
 if __name__ == "__main__":
-    redis_client.run(main)
+    cli.run(main)

@@ -13,27 +13,24 @@ variables lives in Redis, so that several server processes agree:
 
 Taking a seat is one Lua script, run atomically by Redis: the count never
 goes below 0, and exactly 50 reservations succeed whatever the concurrency.
-The server that queued a job prints how it ended, whichever process ran it
-(through the job events of 6-job_creator.py). Serve it with the script, or:
+The server that queued a job prints how it ended, whichever process ran it.
+Serve it with the script, or:
 
     flask --app '100-seat:create_app()' init-seats
     gunicorn -w 2 -k gthread -b 127.0.0.1:1245 '100-seat:create_app()'
 """
 import sys
-import threading
 from pathlib import Path
-from typing import Any
 
 import redis
 from flask import Flask, Response
-from rq import SimpleWorker, get_current_job
-from rq.serializers import JSONSerializer
-from rq.timeouts import TimerDeathPenalty
+from rq import get_current_job
 
-redis_client = __import__("0-redis_client")
-kue = __import__("6-job_creator")
-stock = __import__("9-stock")
-processor = __import__("6-job_processor")
+from queuing import cli, kue, workers
+from queuing.connection import default_client, redis_url
+from queuing.web import check_count, json_errors, json_response, serve
+
+connect = __import__("0-redis_client").connect
 
 QUEUE_NAME = "reserve_seat"
 JOB_FUNCTION = f"{Path(__file__).stem}.reserve_a_seat"
@@ -58,15 +55,15 @@ return left
 
 def reserve_seat(number: int, client: redis.Redis | None = None) -> None:
     """Set the number of available seats to NUMBER (a whole number >= 0)."""
-    stock.check_count("number", number)
-    client = client or redis_client.default_client()
+    check_count("number", number)
+    client = client or default_client()
     client.set(SEATS_KEY, number)
 
 
 def get_current_available_seats(client: redis.Redis | None = None
                                 ) -> str | None:
     """Return the number of available seats, as Redis holds it (a string)."""
-    client = client or redis_client.default_client()
+    client = client or default_client()
     seats = client.get(SEATS_KEY)
     return seats.decode() if isinstance(seats, bytes) else seats
 
@@ -98,120 +95,14 @@ def reserve_a_seat(data: dict) -> int:
     return left
 
 
-class ThreadWorker(SimpleWorker):
-    """An RQ worker that runs in a thread of the web server.
-
-    Signal handlers can only be installed by the main thread, which belongs
-    to the server, so job timeouts use a timer instead of SIGALRM, and the
-    worker stops when its STOPPING event is set, within a second.
-    """
-
-    death_penalty_class = TimerDeathPenalty
-
-    def __init__(self, *args: Any, stopping: threading.Event,
-                 **kwargs: Any) -> None:
-        """Make an RQ SimpleWorker that ends once STOPPING is set."""
-        super().__init__(*args, **kwargs)
-        self.stopping = stopping
-
-    def _install_signal_handlers(self) -> None:
-        """Leave signals to the server."""
-
-    def dequeue_job_and_maintain_ttl(self, timeout: int | None,
-                                     max_idle_time: int | None = None
-                                     ) -> Any:
-        """Wait for a job a second at a time; None (stop) once stopping."""
-        while not self.stopping.is_set():
-            result = super().dequeue_job_and_maintain_ttl(1, 1)
-            if result is not None:
-                return result
-        return None
-
-
-class SeatReservations:
-    """One server process's side of the queue: its jobs and its worker."""
-
-    def __init__(self, connection: redis.Redis) -> None:
-        """Prepare to queue reserve_seat jobs on CONNECTION."""
-        self.connection = connection
-        self.queue = kue.queue_for(QUEUE_NAME, connection)
-        self.job_ids: set[str] = set()
-        self.lock = threading.Lock()
-        self.listener: threading.Thread | None = None
-        self.worker: threading.Thread | None = None
-        self.stopping = threading.Event()
-
-    def queue_reservation(self) -> str:
-        """Queue one reservation job and return its id."""
-        with self.lock:
-            if self.listener is None:
-                since = kue.last_event_id(self.connection, QUEUE_NAME)
-                self.listener = self.start(self.print_results, since)
-        job_id = kue.new_job_id(self.connection)
-        # Known before it is queued, so that no event of it is skipped.
-        self.job_ids.add(job_id)
-        try:
-            kue.create_job(self.queue, JOB_FUNCTION, {}, job_id=job_id)
-        except redis.RedisError:
-            self.job_ids.discard(job_id)
-            raise
-        return job_id
-
-    def print_results(self, since: str) -> None:
-        """Print how each job this process queued ended, as it ends.
-
-        Redis going away is reported, and reading resumes where it stopped.
-        """
-        while not self.stopping.is_set():
-            try:
-                for entry in kue.read_events(self.connection, QUEUE_NAME,
-                                             since):
-                    if self.stopping.is_set():
-                        return
-                    if entry is None:
-                        continue
-                    since, event = entry
-                    if event.job_id not in self.job_ids:
-                        continue
-                    # flush: under a WSGI server, nothing promises that
-                    # stdout is line-buffered.
-                    if event.event == "complete":
-                        print(f"Seat reservation job {event.job_id} "
-                              "completed", flush=True)
-                        self.job_ids.discard(event.job_id)
-                    elif event.event == "failed":
-                        print(f"Seat reservation job {event.job_id} failed: "
-                              f"{event.value}", flush=True)
-                        self.job_ids.discard(event.job_id)
-            except redis.RedisError as error:
-                print(f"Redis error: {error}; retrying", file=sys.stderr)
-                self.stopping.wait(1)
-
-    def process(self) -> None:
-        """Start processing the queue in this process, once."""
-        with self.lock:
-            if self.worker is None:
-                self.worker = self.start(self.work)
-
-    def work(self) -> None:
-        """Run a worker on the queue until the process ends."""
-        level = processor.setup_logging()
-        ThreadWorker([self.queue], connection=self.connection,
-                     serializer=JSONSerializer, stopping=self.stopping
-                     ).work(logging_level=level)
-
-    def start(self, target: object, *args: object) -> threading.Thread:
-        """Start TARGET(*ARGS) in a daemon thread and return it."""
-        thread = threading.Thread(target=target, args=args, daemon=True)
-        thread.start()
-        return thread
-
-    def close(self) -> None:
-        """Stop the listener and the worker, waiting for them a little."""
-        self.stopping.set()
-        for thread in (self.listener, self.worker):
-            if thread is not None:
-                thread.join(timeout=10)
+def print_job_end(event: kue.JobEvent) -> None:
+    """Print how a seat reservation job ended, as the original logged it."""
+    # flush: under a WSGI server, stdout may not be line-buffered.
+    if event.event == "complete":
+        print(f"Seat reservation job {event.job_id} completed", flush=True)
+    elif event.event == "failed":
+        print(f"Seat reservation job {event.job_id} failed: {event.value}",
+              flush=True)
 
 
 def create_app(connection: redis.Redis | None = None) -> Flask:
@@ -220,11 +111,12 @@ def create_app(connection: redis.Redis | None = None) -> Flask:
     CONNECTION must not decode responses: RQ reads bytes.
     """
     app = Flask(__name__)
-    connection = connection or redis.Redis.from_url(redis_client.redis_url())
-    reservations = SeatReservations(connection)
-    app.extensions["seat_reservations"] = reservations
-    stock.handle_errors(app)
-    json_response = stock.json_response
+    connection = connection or redis.Redis.from_url(redis_url())
+    queue = kue.queue_for(QUEUE_NAME, connection)
+    jobs = kue.JobWatcher(queue, on_event=print_job_end)
+    worker = workers.BackgroundWorker(queue)
+    app.extensions["seat_reservations"] = (jobs, worker)
+    json_errors(app)
 
     @app.cli.command("init-seats")
     def init_seats() -> None:
@@ -244,7 +136,7 @@ def create_app(connection: redis.Redis | None = None) -> Flask:
         try:
             if not reservation_enabled(connection):
                 return json_response({"status": "Reservation are blocked"})
-            reservations.queue_reservation()
+            jobs.create(JOB_FUNCTION, {})
         except redis.RedisError as error:
             print(f"Redis error: {error}", file=sys.stderr)
             return json_response({"status": "Reservation failed"}, 503)
@@ -253,7 +145,7 @@ def create_app(connection: redis.Redis | None = None) -> Flask:
     @app.get("/process")
     def process() -> Response:
         """Start processing the queue in the background; answer at once."""
-        reservations.process()
+        worker.start()
         return json_response({"status": "Queue processing"})
 
     return app
@@ -261,10 +153,10 @@ def create_app(connection: redis.Redis | None = None) -> Flask:
 
 def main() -> None:
     """Open 50 seats, then serve the app."""
-    connection = redis_client.connect(decode_responses=False, announce=False)
+    connection = connect(decode_responses=False, announce=False)
     open_reservations(connection)
-    stock.serve(create_app(connection))
+    serve(create_app(connection))
 
 
 if __name__ == "__main__":
-    redis_client.run(main)
+    cli.run(main)

@@ -11,7 +11,10 @@ import asyncio
 import redis
 import redis.asyncio
 
-redis_client = __import__("0-redis_client")
+from queuing import cli
+from queuing.connection import redis_url
+
+connect = __import__("0-redis_client").connect
 set_new_school = __import__("1-redis_op").set_new_school
 
 
@@ -20,7 +23,7 @@ async def display_school_value(
     """Print the value stored at the key SCHOOL_NAME, awaiting the reply."""
     if client is None:
         async with redis.asyncio.Redis.from_url(
-                redis_client.redis_url(), decode_responses=True) as client:
+                redis_url(), decode_responses=True) as client:
             print(await client.get(school_name))
     else:
         print(await client.get(school_name))
@@ -41,9 +44,9 @@ async def show_schools(client: redis.Redis, url: str) -> None:
 
 def main() -> None:
     """Connect (printing the connection line), then run the async part."""
-    client = redis_client.connect()
-    asyncio.run(show_schools(client, redis_client.redis_url()))
+    client = connect()
+    asyncio.run(show_schools(client, redis_url()))
 
 
 if __name__ == "__main__":
-    redis_client.run(main)
+    cli.run(main)

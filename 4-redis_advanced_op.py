@@ -7,7 +7,10 @@ each HSET reply is printed the same way, and HGETALL comes back as a dict.
 """
 import redis
 
-redis_client = __import__("0-redis_client")
+from queuing import cli
+from queuing.connection import default_client
+
+connect = __import__("0-redis_client").connect
 print_reply = __import__("1-redis_op").print_reply
 
 HASH_KEY = "HolbertonSchools"
@@ -23,23 +26,23 @@ SCHOOLS = {
 
 def create_schools(client: redis.Redis | None = None) -> None:
     """HSET each school into HolbertonSchools, printing every reply."""
-    client = client or redis_client.default_client()
+    client = client or default_client()
     for city, value in SCHOOLS.items():
         print_reply(client.hset(HASH_KEY, city, value))
 
 
 def display_schools(client: redis.Redis | None = None) -> None:
     """Print the whole HolbertonSchools hash as a dict."""
-    client = client or redis_client.default_client()
+    client = client or default_client()
     print(client.hgetall(HASH_KEY))
 
 
 def main() -> None:
     """Create the hash, then display it."""
-    client = redis_client.connect()
+    client = connect()
     create_schools(client)
     display_schools(client)
 
 
 if __name__ == "__main__":
-    redis_client.run(main)
+    cli.run(main)

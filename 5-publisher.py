@@ -10,7 +10,10 @@ import threading
 
 import redis
 
-redis_client = __import__("0-redis_client")
+from queuing import cli
+from queuing.connection import default_client
+
+connect = __import__("0-redis_client").connect
 
 CHANNEL = "holberton school channel"
 SCHEDULE = [
@@ -31,7 +34,7 @@ def publish_message(message: str, time: int,
     if isinstance(time, bool) or not isinstance(time, (int, float)) \
             or not time >= 0:
         raise ValueError(f"time must be milliseconds >= 0, not {time!r}")
-    client = client or redis_client.default_client()
+    client = client or default_client()
 
     def send() -> None:
         """Announce the message, then publish it."""
@@ -46,7 +49,7 @@ def publish_message(message: str, time: int,
 
 def main() -> None:
     """Connect, schedule the four messages and wait until all are sent."""
-    client = redis_client.connect()
+    client = connect()
     timers = [publish_message(message, delay, client)
               for message, delay in SCHEDULE]
     for timer in timers:
@@ -54,4 +57,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    redis_client.run(main)
+    cli.run(main)

@@ -7,7 +7,10 @@ redis-py gives a PubSub object whose listen() yields the messages in order.
 """
 import redis
 
-redis_client = __import__("0-redis_client")
+from queuing import cli
+from queuing.connection import default_client
+
+connect = __import__("0-redis_client").connect
 
 CHANNEL = "holberton school channel"
 KILL_MESSAGE = "KILL_SERVER"
@@ -15,7 +18,7 @@ KILL_MESSAGE = "KILL_SERVER"
 
 def print_messages(client: redis.Redis | None = None) -> None:
     """Print each message on CHANNEL until KILL_SERVER, then unsubscribe."""
-    client = client or redis_client.default_client()
+    client = client or default_client()
     pubsub = client.pubsub(ignore_subscribe_messages=True)
     pubsub.subscribe(CHANNEL)
     try:
@@ -30,10 +33,10 @@ def print_messages(client: redis.Redis | None = None) -> None:
 
 def main() -> None:
     """Connect, listen until KILL_SERVER, then quit."""
-    client = redis_client.connect()
+    client = connect()
     print_messages(client)
     client.close()
 
 
 if __name__ == "__main__":
-    redis_client.run(main)
+    cli.run(main)

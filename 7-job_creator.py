@@ -3,15 +3,13 @@
 
 The Node original, 7-job_creator.js, created one push_notification_code_2
 job per entry of an array and listened to each job's 'complete', 'failed'
-and 'progress' events. Here the jobs are RQ jobs (see 6-job_creator.py for
-their ids and events), and the creator prints every event of its jobs as the
+and 'progress' events. Here the jobs are RQ jobs, with Kue's ids and
+events from queuing.kue: the creator prints every event of its jobs as the
 workers record them, then exits once all of them have ended.
 """
-from rq import Queue
-from rq.job import Job
+from queuing import cli, kue
 
-redis_client = __import__("0-redis_client")
-kue = __import__("6-job_creator")
+connect = __import__("0-redis_client").connect
 
 QUEUE_NAME = "push_notification_code_2"
 JOB_FUNCTION = "7-job_processor.process_notification"
@@ -41,7 +39,7 @@ JOBS = [
 ]
 
 
-def print_event(event: "kue.JobEvent") -> None:
+def print_event(event: kue.JobEvent) -> None:
     """Print a notification job's event the way the original logged it."""
     if event.event == "progress":
         print(f"Notification job {event.job_id} {event.value}% complete")
@@ -51,26 +49,19 @@ def print_event(event: "kue.JobEvent") -> None:
         print(f"Notification job {event.job_id} failed: {event.value}")
 
 
-def create_jobs(queue: Queue, jobs: list[dict],
-                function: str = JOB_FUNCTION) -> list[Job]:
-    """Create one FUNCTION job per dict of JOBS, printing each id."""
-    created = []
-    for data in jobs:
-        job = kue.create_job(queue, function, data)
-        print(f"Notification job created: {job.id}")
-        created.append(job)
-    return created
-
-
 def main() -> None:
     """Create the jobs, then print their events until all of them ended."""
-    connection = redis_client.connect(decode_responses=False, announce=False)
+    connection = connect(decode_responses=False, announce=False)
+    queue = kue.queue_for(QUEUE_NAME, connection)
     since = kue.last_event_id(connection, QUEUE_NAME)
-    jobs = create_jobs(kue.queue_for(QUEUE_NAME, connection), JOBS)
-    for event in kue.job_events(connection, QUEUE_NAME,
-                                [job.id for job in jobs], since):
+    job_ids = []
+    for data in JOBS:
+        job = kue.create_job(queue, JOB_FUNCTION, data)
+        print(f"Notification job created: {job.id}")
+        job_ids.append(job.id)
+    for event in kue.job_events(connection, QUEUE_NAME, job_ids, since):
         print_event(event)
 
 
 if __name__ == "__main__":
-    redis_client.run(main)
+    cli.run(main)

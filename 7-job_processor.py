@@ -5,18 +5,17 @@ The Node original, 7-job_processor.js, processed push_notification_code_2
 jobs two at a time; sendNotification reported progress with
 job.progress(0, 100), failed blacklisted numbers with done(new Error(...)),
 and otherwise reported 50% and sent. Here two RQ workers share the queue,
-report_progress records the percentage for the creator to print, and a
+kue.report_progress records the percentage for the creator to print, and a
 raised exception fails the job with its message.
 """
 from rq import get_current_job
 from rq.job import Job
 
-redis_client = __import__("0-redis_client")
-kue = __import__("6-job_creator")
-work = __import__("6-job_processor").work
+from queuing import cli, kue, workers
+
+connect = __import__("0-redis_client").connect
 
 QUEUE_NAME = "push_notification_code_2"
-WORKERS = 2
 BLACKLISTED_NUMBERS = ["4153518780", "4153518781"]
 
 
@@ -40,9 +39,9 @@ def process_notification(data: dict) -> None:
 
 def main() -> None:
     """Process push_notification_code_2 jobs, two at a time, until stopped."""
-    connection = redis_client.connect(decode_responses=False, announce=False)
-    work(QUEUE_NAME, WORKERS, connection)
+    connection = connect(decode_responses=False, announce=False)
+    workers.process(QUEUE_NAME, 2, connection)
 
 
 if __name__ == "__main__":
-    redis_client.run(main)
+    cli.run(main)

@@ -9,15 +9,12 @@ queue's connection, prints their ids, and prints their events from a
 background thread for as long as the process lives, without making its
 caller wait.
 """
-import threading
-
-import redis
 from rq import Queue
 from rq.job import Job
 
-redis_client = __import__("0-redis_client")
-kue = __import__("6-job_creator")
-job_creator = __import__("7-job_creator")
+from queuing import cli, kue
+
+connect = __import__("0-redis_client").connect
 
 QUEUE_NAME = "push_notification_code_3"
 JOB_FUNCTION = "7-job_processor.process_notification"
@@ -33,11 +30,10 @@ def check_jobs(jobs: object) -> None:
     if not isinstance(jobs, list):
         raise TypeError("Jobs is not an array")
     for index, data in enumerate(jobs):
-        if not isinstance(data, dict):
-            raise TypeError(f"Job {index} is not an object: {data!r}")
-        missing = [key for key in REQUIRED_KEYS if key not in data]
-        if missing:
-            raise ValueError(f"Job {index} has no {' or '.join(missing)}")
+        if not isinstance(data, dict) or not all(
+                key in data for key in REQUIRED_KEYS):
+            raise ValueError(f"Job {index} is not an object with a "
+                             f"phoneNumber and a message: {data!r}")
 
 
 def create_push_notifications_jobs(jobs: list[dict], queue: Queue
@@ -48,29 +44,34 @@ def create_push_notifications_jobs(jobs: list[dict], queue: Queue
     printed by a daemon thread, which ends once every job has ended.
     """
     check_jobs(jobs)
-    connection = queue.connection
-    since = kue.last_event_id(connection, QUEUE_NAME)
-    created = job_creator.create_jobs(
-        kue.queue_for(QUEUE_NAME, connection), jobs, JOB_FUNCTION)
-    threading.Thread(target=print_events, daemon=True,
-                     args=(connection, [job.id for job in created], since)
-                     ).start()
+    queue = kue.queue_for(QUEUE_NAME, queue.connection)
+    since = kue.last_event_id(queue.connection, QUEUE_NAME)
+    created = []
+    for data in jobs:
+        job = kue.create_job(queue, JOB_FUNCTION, data)
+        print(f"Notification job created: {job.id}")
+        created.append(job)
+    kue.follow_in_background(queue.connection, QUEUE_NAME,
+                             [job.id for job in created], since, print_event)
     return created
 
 
-def print_events(connection: redis.Redis, job_ids: list[str],
-                 since: str) -> None:
-    """Print the events of JOB_IDS on this task's queue until they ended."""
-    for event in kue.job_events(connection, QUEUE_NAME, job_ids, since):
-        job_creator.print_event(event)
+def print_event(event: kue.JobEvent) -> None:
+    """Print a job's event the way the original's listeners logged it."""
+    if event.event == "progress":
+        print(f"Notification job {event.job_id} {event.value}% complete")
+    elif event.event == "complete":
+        print(f"Notification job {event.job_id} completed")
+    elif event.event == "failed":
+        print(f"Notification job {event.job_id} failed: {event.value}")
 
 
 def main() -> None:
     """Create the one job of 8-job-main.js; no processor waits for it."""
-    connection = redis_client.connect(decode_responses=False, announce=False)
+    connection = connect(decode_responses=False, announce=False)
     create_push_notifications_jobs(MAIN_JOBS,
                                    kue.queue_for(QUEUE_NAME, connection))
 
 
 if __name__ == "__main__":
-    redis_client.run(main)
+    cli.run(main)

@@ -13,16 +13,12 @@ both take the last unit. Here taking one unit is a single Lua script, which
 Redis runs atomically, so an item with stock N confirms exactly N
 reservations, however many requests and server processes there are.
 """
-import json
-import os
-import sys
-from typing import Any
-
 import redis
 from flask import Flask, Response
-from werkzeug.exceptions import HTTPException
 
-redis_client = __import__("0-redis_client")
+from queuing import cli
+from queuing.connection import default_client, redis_url
+from queuing.web import check_count, json_errors, json_response, serve
 
 LIST_PRODUCTS = [
     {"itemId": 1, "itemName": "Suitcase 250", "price": 50,
@@ -45,8 +41,6 @@ end
 redis.call('SET', KEYS[1], left - 1)
 return left - 1
 """
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 1245
 
 
 def stock_key(item_id: int) -> str:
@@ -60,25 +54,18 @@ def get_item_by_id(id: int) -> dict | None:
                 None)
 
 
-def check_count(name: str, value: object) -> None:
-    """Raise ValueError unless VALUE is a whole number, 0 or more."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{name} must be a whole number >= 0, "
-                         f"not {value!r}")
-
-
 def reserve_stock_by_id(item_id: int, stock: int,
                         client: redis.Redis | None = None) -> None:
     """Set the stock left of item ITEM_ID to STOCK (a whole number >= 0)."""
     check_count("stock", stock)
-    client = client or redis_client.default_client()
+    client = client or default_client()
     client.set(stock_key(item_id), stock)
 
 
 def get_current_reserved_stock_by_id(
         item_id: int, client: redis.Redis | None = None) -> int | None:
     """Return the stock left of item ITEM_ID, or None if never reserved."""
-    client = client or redis_client.default_client()
+    client = client or default_client()
     stock = client.get(stock_key(item_id))
     return None if stock is None else int(stock)
 
@@ -86,15 +73,9 @@ def get_current_reserved_stock_by_id(
 def take_one_by_id(item_id: int, initial: int,
                    client: redis.Redis | None = None) -> bool:
     """Take one unit of item ITEM_ID atomically; tell whether one was left."""
-    client = client or redis_client.default_client()
+    client = client or default_client()
     take_one = client.register_script(TAKE_ONE_SCRIPT)
     return take_one(keys=[stock_key(item_id)], args=[initial]) >= 0
-
-
-def json_response(body: Any, status: int = 200) -> Response:
-    """Return BODY as compact JSON, keys in order, as Express's res.json."""
-    return Response(json.dumps(body, separators=(",", ":")), status=status,
-                    mimetype="application/json")
 
 
 def parse_item_id(text: str) -> int | None:
@@ -102,37 +83,12 @@ def parse_item_id(text: str) -> int | None:
     return int(text) if text.isascii() and text.isdigit() else None
 
 
-def handle_errors(app: Flask) -> None:
-    """Answer every error with a JSON body, never an HTML page."""
-
-    @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException) -> Response:
-        """Answer 404, 405 and the other HTTP errors as JSON."""
-        response = json_response({"error": error.name}, error.code or 500)
-        for name, value in error.get_headers():
-            if name != "Content-Type":
-                response.headers[name] = value
-        return response
-
-    @app.errorhandler(redis.RedisError)
-    def redis_error(error: redis.RedisError) -> Response:
-        """Answer 503 when Redis cannot be reached or fails."""
-        print(f"Redis error: {error}", file=sys.stderr)
-        return json_response({"error": "Redis unavailable"}, 503)
-
-    @app.errorhandler(Exception)
-    def internal_error(error: Exception) -> Response:
-        """Answer 500 for anything else, logging it on one line."""
-        print(f"Error: {type(error).__name__}: {error}", file=sys.stderr)
-        return json_response({"error": "Internal Server Error"}, 500)
-
-
 def create_app(client: redis.Redis | None = None) -> Flask:
     """Build the inventory app on CLIENT (default: $REDIS_URL)."""
     app = Flask(__name__)
-    client = client or redis.Redis.from_url(redis_client.redis_url(),
+    client = client or redis.Redis.from_url(redis_url(),
                                             decode_responses=True)
-    handle_errors(app)
+    json_errors(app)
     not_found = {"status": "Product not found"}
 
     @app.get("/list_products")
@@ -167,16 +123,10 @@ def create_app(client: redis.Redis | None = None) -> Flask:
     return app
 
 
-def serve(app: Flask) -> None:
-    """Serve APP on $HOST:$PORT (default 127.0.0.1:1245) until Ctrl-C."""
-    app.run(host=os.environ.get("HOST", DEFAULT_HOST),
-            port=int(os.environ.get("PORT", DEFAULT_PORT)), debug=False)
-
-
 def main() -> None:
     """Serve the inventory API."""
     serve(create_app())
 
 
 if __name__ == "__main__":
-    redis_client.run(main)
+    cli.run(main)

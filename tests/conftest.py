@@ -16,6 +16,8 @@ import pytest
 import redis
 import redis.asyncio
 
+import queuing.connection
+
 from helpers import (answers, free_port, redis_server_binaries,
                      start_redis_server, stop_redis_server, unavailable)
 
@@ -136,7 +138,7 @@ def no_default_redis(monkeypatch: pytest.MonkeyPatch) -> None:
     somebody's database.
     """
     monkeypatch.setenv("REDIS_URL", f"redis://127.0.0.1:{free_port()}/0")
-    __import__("0-redis_client").default_client.cache_clear()
+    queuing.connection.default_client.cache_clear()
 
 
 @pytest.fixture

@@ -29,11 +29,6 @@ def test_connect_exits_1_with_the_error_when_nothing_listens(
     assert out.endswith("Connection refused.\n"), out
 
 
-def test_redis_url_defaults_to_the_original_address(monkeypatch):
-    monkeypatch.delenv("REDIS_URL")
-    assert redis_client.redis_url() == "redis://127.0.0.1:6379/0"
-
-
 def test_script_prints_the_connected_line(real_redis):
     result = run_script("0-redis_client.py", real_redis)
     assert (result.returncode, result.stdout, result.stderr) == (

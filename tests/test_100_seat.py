@@ -9,6 +9,7 @@ import fakeredis
 import pytest
 import redis
 from rq import Queue
+from rq.serializers import JSONSerializer
 
 from helpers import (ROOT, Script, free_port, http_get, printed_lines,
                      script_env, wait_for_http, wait_until)
@@ -26,11 +27,17 @@ def app(connection):
     seat.open_reservations(connection)
     application = seat.create_app(connection)
     yield application
-    reservations = application.extensions["seat_reservations"]
-    reservations.close()
+    close(application)
+
+
+def close(application) -> None:
+    """Stop the app's job watcher and worker, and check that they ended."""
+    watcher, worker = application.extensions["seat_reservations"]
+    watcher.close()
+    worker.close()
     # A worker thread left running would take the next test's jobs.
     assert not any(thread and thread.is_alive() for thread in (
-        reservations.worker, reservations.listener)), "threads still run"
+        worker.thread, watcher.thread)), "threads still run"
 
 
 @pytest.fixture
@@ -49,7 +56,7 @@ def test_reserve_seat_queues_a_json_job_on_reserve_seat(http, connection):
     response = http.get("/reserve_seat")
     assert response.get_data() == IN_PROCESS
     queue = Queue("reserve_seat", connection=connection,
-                  serializer=seat.JSONSerializer)
+                  serializer=JSONSerializer)
     assert queue.job_ids == ["1"]
     assert queue.jobs[0].func_name == "100-seat.reserve_a_seat"
 
@@ -63,11 +70,11 @@ def test_reserve_seat_is_blocked_when_reservations_are_off(
 
 def test_process_answers_at_once_and_starts_one_worker(app):
     http = app.test_client()
-    reservations = app.extensions["seat_reservations"]
+    _, worker = app.extensions["seat_reservations"]
     assert http.get("/process").get_data() == b'{"status":"Queue processing"}'
-    first = reservations.worker
+    first = worker.thread
     assert http.get("/process").get_data() == b'{"status":"Queue processing"}'
-    assert reservations.worker is first and first.is_alive()
+    assert worker.thread is first and first.is_alive()
 
 
 def test_processing_takes_one_seat_per_job_and_prints_each_end(
@@ -122,7 +129,7 @@ def test_redis_down_answers_json(capsys):
     assert (seats.status_code, seats.get_data()) == (
         503, b'{"error":"Redis unavailable"}')
     assert "Traceback" not in capsys.readouterr().err
-    app.extensions["seat_reservations"].close()
+    close(app)
 
 
 def reserve_120(url: str) -> list[bytes]:
@@ -219,4 +226,4 @@ def test_jobs_run_by_external_rq_workers_are_reported_by_the_server(
                                  for n in (1, 2, 3)]
         assert real_client.get("available_seats") == "47"
     finally:
-        app.extensions["seat_reservations"].close()
+        close(app)

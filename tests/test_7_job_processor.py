@@ -7,9 +7,9 @@ import redis
 from rq import Queue, Worker
 
 from helpers import Script, wait_until
+from queuing import kue
 
 processor = importlib.import_module("7-job_processor")
-kue = importlib.import_module("6-job_creator")
 
 QUEUE = "push_notification_code_2"
 

@@ -10,8 +10,23 @@ import pytest
 from helpers import ROOT, free_port
 
 SCRIPTS = sorted(path.name for path in ROOT.glob("[0-9]*.py"))
-PYTHON_FILES = [ROOT / name for name in SCRIPTS] + sorted(
+PACKAGE = sorted(path.relative_to(ROOT).as_posix()
+                 for path in (ROOT / "queuing").glob("*.py"))
+PYTHON_FILES = [ROOT / name for name in SCRIPTS + PACKAGE] + sorted(
     (ROOT / "tests").glob("*.py")) + sorted((ROOT / "tools").glob("*.py"))
+# Code lines (not blank, comments or docstrings) a lesson may have: about
+# the original's length, so that the lesson is what a learner sees.
+LESSON_SIZES = {
+    "0-redis_client.py": 25, "1-redis_op.py": 25, "2-redis_op_async.py": 30,
+    "4-redis_advanced_op.py": 30, "5-publisher.py": 35,
+    "5-subscriber.py": 25, "6-job_creator.py": 30, "6-job_processor.py": 25,
+    "7-job_creator.py": 50, "7-job_processor.py": 35, "8-job.py": 45,
+    "9-stock.py": 85, "100-seat.py": 95,
+}
+# Earlier lessons a script may reuse, as Holberton's main files do.
+REUSABLE_LESSONS = {"0-redis_client", "1-redis_op"}
+# What Node and Kue gave for free; it belongs in the queuing package.
+MACHINERY = {"signal", "logging", "rq.worker_pool", "os"}
 
 
 def is_sentence(docstring: str | None) -> bool:
@@ -44,7 +59,61 @@ def test_script_is_executable(name):
     assert os.access(ROOT / name, os.X_OK), f"chmod +x {name}"
 
 
+def code_lines(path) -> int:
+    """Count the lines of PATH that are not blank, comments or docstrings."""
+    text = path.read_text()
+    docstrings = set()
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef,
+                             ast.AsyncFunctionDef)) and ast.get_docstring(
+                node) is not None:
+            first = node.body[0]
+            docstrings.update(range(first.lineno, first.end_lineno + 1))
+    return sum(1 for number, line in enumerate(text.splitlines(), start=1)
+               if line.strip() and not line.strip().startswith("#")
+               and number not in docstrings)
+
+
+def test_every_script_has_a_size_limit():
+    assert sorted(LESSON_SIZES) == SCRIPTS
+
+
 @pytest.mark.parametrize("name", SCRIPTS)
+def test_a_lesson_is_about_the_originals_length(name):
+    lines = code_lines(ROOT / name)
+    assert lines <= LESSON_SIZES[name], (
+        f"{name} has {lines} code lines, more than "
+        f"{LESSON_SIZES[name]}: move machinery into queuing/")
+
+
+def imported_modules(tree: ast.AST) -> set[str]:
+    """Return the modules a parsed file imports, __import__ included."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            names.add(node.module)
+        elif (isinstance(node, ast.Call)
+              and getattr(node.func, "id", None) == "__import__"):
+            names.add(node.args[0].value)
+    return names
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_a_lesson_reuses_only_earlier_lessons_and_holds_no_machinery(name):
+    tree = ast.parse((ROOT / name).read_text())
+    imported = imported_modules(tree)
+    tasks = {module for module in imported if module[0].isdigit()}
+    assert tasks <= REUSABLE_LESSONS, f"{name} imports {tasks}"
+    assert not imported & MACHINERY, (
+        f"{name} imports {imported & MACHINERY}: machinery goes in queuing/")
+    subclasses = [node.name for node in ast.walk(tree)
+                  if isinstance(node, ast.ClassDef)]
+    assert not subclasses, f"{name} defines classes {subclasses}"
+
+
+@pytest.mark.parametrize("name", SCRIPTS + PACKAGE)
 def test_module_functions_and_classes_have_sentence_docstrings(name):
     tree = ast.parse((ROOT / name).read_text())
     assert is_sentence(ast.get_docstring(tree)), f"{name}: module docstring"
@@ -56,7 +125,7 @@ def test_module_functions_and_classes_have_sentence_docstrings(name):
                 "is a sentence")
 
 
-@pytest.mark.parametrize("name", SCRIPTS)
+@pytest.mark.parametrize("name", SCRIPTS + PACKAGE)
 def test_every_function_is_fully_annotated(name):
     tree = ast.parse((ROOT / name).read_text())
     for node in ast.walk(tree):
@@ -74,9 +143,9 @@ def test_every_function_is_fully_annotated(name):
                 f"{name}:{node.lineno} {node.name}: no return annotation")
 
 
-@pytest.mark.parametrize("name", SCRIPTS)
+@pytest.mark.parametrize("name", SCRIPTS + PACKAGE)
 def test_importing_a_script_does_nothing(name):
-    module = name.removesuffix(".py")
+    module = name.removesuffix(".py").replace("/", ".")
     result = subprocess.run(
         [sys.executable, "-c",
          f"import importlib; importlib.import_module({module!r})"],

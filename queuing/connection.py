@@ -1,0 +1,33 @@
+"""Where the scripts find Redis, and the clients they share.
+
+Node's ``redis.createClient()`` connected to 127.0.0.1:6379 unless told
+otherwise. Here ``$REDIS_URL`` tells, and the original's address is the
+default. RQ reads bytes, so its clients never decode replies; the lessons'
+own clients decode them to str.
+"""
+import functools
+import os
+
+import redis
+
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def redis_url() -> str:
+    """Return the server address: $REDIS_URL, or the original's default."""
+    return os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
+
+
+def client(decode_responses: bool = True) -> redis.Redis:
+    """Return a new client for $REDIS_URL (RQ needs decode_responses off)."""
+    return redis.Redis.from_url(redis_url(),
+                                decode_responses=decode_responses)
+
+
+@functools.cache
+def default_client() -> redis.Redis:
+    """Return one shared client for $REDIS_URL that decodes replies to str.
+
+    The lesson functions use it when they are called without a client.
+    """
+    return client()

@@ -1,0 +1,257 @@
+"""Kue's job ids and job events, on top of RQ.
+
+Kue gave every job the next number of a counter (1, 2, 3... across runs)
+and let the process that created a job listen to it: ``job.on('progress' |
+'complete' | 'failed')``. RQ has random ids and no events, so this module
+adds both:
+
+- ids come from the counter ``kue:ids`` (``new_job_id``);
+- workers record each job's events in a Redis stream per queue,
+  ``kue:events:QUEUE``: ``report_progress`` from the job function, and the
+  RQ callbacks that ``create_job`` attaches to every job for its end;
+- the creator reads that stream (``job_events``). A stream keeps its
+  entries, so no event is missed, even for a job that ends before the
+  creator looks, and each is read once, in the order it was written.
+
+Jobs are stored with RQ's JSON serializer, never pickle: a pickle in Redis
+is code that a worker would run.
+"""
+import sys
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from types import TracebackType
+from typing import Any, NamedTuple
+
+import redis
+from rq import Callback, Queue
+from rq.job import Job
+from rq.serializers import JSONSerializer
+
+JOB_IDS_KEY = "kue:ids"
+EVENTS_KEY = "kue:events:{queue_name}"
+# Old events are trimmed (approximately) beyond this many per queue.
+EVENTS_KEPT = 10_000
+ENDS = ("complete", "failed")
+
+
+def events_key(queue_name: str) -> str:
+    """Return the key of QUEUE_NAME's event stream.
+
+    kue:ids is a STRING counter; kue:events:QUEUE_NAME is a STREAM whose
+    entries have the fields job (the id), event and value.
+    """
+    return EVENTS_KEY.format(queue_name=queue_name)
+
+
+class JobEvent(NamedTuple):
+    """One thing that happened to a job: progress, complete or failed."""
+
+    job_id: str
+    event: str
+    value: str
+
+
+def queue_for(queue_name: str, connection: redis.Redis) -> Queue:
+    """Return the RQ queue QUEUE_NAME (Kue's job type), storing JSON.
+
+    CONNECTION must not decode responses: RQ reads bytes.
+    """
+    return Queue(queue_name, connection=connection,
+                 serializer=JSONSerializer)
+
+
+def new_job_id(connection: redis.Redis) -> str:
+    """Return the next job id: 1, 2, 3... across runs, like Kue's."""
+    return str(connection.incr(JOB_IDS_KEY))
+
+
+def emit(job: Job, event: str, value: object = "") -> None:
+    """Append EVENT (with VALUE) for JOB to its queue's event stream."""
+    job.connection.xadd(events_key(job.origin),
+                        {"job": job.id, "event": event, "value": str(value)},
+                        maxlen=EVENTS_KEPT, approximate=True)
+
+
+def report_progress(job: Job, completed: int, total: int) -> None:
+    """Record JOB's progress as an integer percentage, like Kue's progress."""
+    percentage = min(100, completed * 100 // total)
+    job.meta["progress"] = percentage
+    job.save_meta()
+    emit(job, "progress", percentage)
+
+
+def on_complete(job: Job, connection: redis.Redis, result: Any) -> None:
+    """Record that JOB completed (RQ's success callback, run by the worker)."""
+    emit(job, "complete")
+
+
+def on_failed(job: Job, connection: redis.Redis,
+              exc_type: type[BaseException] | None,
+              exc_value: BaseException | None,
+              traceback: TracebackType | None) -> None:
+    """Record that JOB failed, with its error message (RQ's failure callback).
+
+    RQ also calls this for a job abandoned by a worker that died, with an
+    exception that carries no message: its class name stands in.
+    """
+    message = str(exc_value or "") or getattr(exc_type, "__name__", "")
+    emit(job, "failed", message)
+
+
+def on_stopped(job: Job, connection: redis.Redis) -> None:
+    """Record that JOB failed because it was stopped (RQ's stop callback)."""
+    emit(job, "failed", "Job stopped")
+
+
+def create_job(queue: Queue, function: str, data: dict,
+               job_id: str | None = None) -> Job:
+    """Queue a job that runs FUNCTION(DATA), with a Kue-like id and events.
+
+    FUNCTION is the job function's dotted path ("6-job_processor.NAME"):
+    RQ will not run a function defined in __main__. The id is the next
+    one, unless JOB_ID (from new_job_id) is given.
+    """
+    return queue.enqueue(function, data,
+                         job_id=job_id or new_job_id(queue.connection),
+                         on_success=Callback(on_complete),
+                         on_failure=Callback(on_failed),
+                         on_stopped=Callback(on_stopped))
+
+
+def last_event_id(connection: redis.Redis, queue_name: str) -> str:
+    """Return the id of the newest event of QUEUE_NAME, or "0-0" if none.
+
+    Read it before creating jobs, then read the events that follow it.
+    """
+    newest = connection.xrevrange(events_key(queue_name), count=1)
+    return _text(newest[0][0]) if newest else "0-0"
+
+
+def read_events(connection: redis.Redis, queue_name: str, since: str
+                ) -> Iterator[tuple[str, JobEvent] | None]:
+    """Yield QUEUE_NAME's events after event SINCE, as they are written.
+
+    Each comes as a pair (its entry id, the event), so that a reader can
+    resume after it. None comes after each second without events, so that a
+    reader can do other things between them; the generator never ends.
+    """
+    key = events_key(queue_name)
+    while True:
+        reply = connection.xread({key: since}, block=1000)
+        if not reply:
+            yield None
+        for entry_id, fields in reply[0][1] if reply else []:
+            since = _text(entry_id)
+            entry = {_text(name): _text(text) for name, text in fields.items()}
+            yield since, JobEvent(entry["job"], entry["event"], entry["value"])
+
+
+def job_events(connection: redis.Redis, queue_name: str,
+               job_ids: Iterable[str], since: str = "0-0"
+               ) -> Iterator[JobEvent]:
+    """Yield the events of JOB_IDS after event SINCE until each job ended.
+
+    A job ends when it completes or fails; one whose job no longer exists in
+    Redis (deleted, or its queue emptied) will never end, and is dropped.
+    """
+    pending = set(job_ids)
+    events = read_events(connection, queue_name, since)
+    while pending:
+        entry = next(events)
+        if entry is None:
+            pending = {job_id for job_id in pending
+                       if Job.exists(job_id, connection=connection)}
+            continue
+        _, event = entry
+        if event.job_id in pending:
+            yield event
+            if event.event in ENDS:
+                pending.discard(event.job_id)
+
+
+def follow_in_background(connection: redis.Redis, queue_name: str,
+                         job_ids: Iterable[str], since: str,
+                         on_event: Callable[[JobEvent], None]
+                         ) -> threading.Thread:
+    """Call ON_EVENT for each event of JOB_IDS, in a daemon thread.
+
+    The thread reads job_events(...) and ends once every job has ended; the
+    process does not wait for it.
+    """
+    def follow() -> None:
+        """Hand each event to ON_EVENT."""
+        for event in job_events(connection, queue_name, job_ids, since):
+            on_event(event)
+
+    thread = threading.Thread(target=follow, daemon=True)
+    thread.start()
+    return thread
+
+
+class JobWatcher:
+    """Hear the events of the jobs one process created, in a thread.
+
+    A web server cannot wait for its jobs the way a creator script does:
+    the watcher follows the queue's event stream in a daemon thread and
+    calls ON_EVENT for each event of the jobs this process created with
+    create(), whichever process ran them. A lost Redis is reported on
+    stderr and the reading resumes where it stopped.
+    """
+
+    def __init__(self, queue: Queue,
+                 on_event: Callable[[JobEvent], None]) -> None:
+        """Prepare to create jobs on QUEUE and to report their events."""
+        self.queue = queue
+        self.on_event = on_event
+        self.job_ids: set[str] = set()
+        self.lock = threading.Lock()
+        self.thread: threading.Thread | None = None
+        self.stopping = threading.Event()
+
+    def create(self, function: str, data: dict) -> Job:
+        """Create a job like create_job, and watch it."""
+        connection = self.queue.connection
+        with self.lock:
+            if self.thread is None:
+                since = last_event_id(connection, self.queue.name)
+                self.thread = threading.Thread(
+                    target=self.follow, args=(since,), daemon=True)
+                self.thread.start()
+        job_id = new_job_id(connection)
+        # Known before it is queued, so that no event of it is skipped.
+        self.job_ids.add(job_id)
+        try:
+            return create_job(self.queue, function, data, job_id=job_id)
+        except redis.RedisError:
+            self.job_ids.discard(job_id)
+            raise
+
+    def follow(self, since: str) -> None:
+        """Report the watched jobs' events after SINCE until close()."""
+        while not self.stopping.is_set():
+            try:
+                for entry in read_events(self.queue.connection,
+                                         self.queue.name, since):
+                    if self.stopping.is_set():
+                        return
+                    if entry is None:
+                        continue
+                    since, event = entry
+                    if event.job_id in self.job_ids:
+                        if event.event in ENDS:
+                            self.job_ids.discard(event.job_id)
+                        self.on_event(event)
+            except redis.RedisError as error:
+                print(f"Redis error: {error}; retrying", file=sys.stderr)
+                self.stopping.wait(1)
+
+    def close(self) -> None:
+        """Stop watching, waiting a little for the thread to end."""
+        self.stopping.set()
+        if self.thread is not None:
+            self.thread.join(timeout=10)
+
+
+def _text(value: bytes | str) -> str:
+    """Return VALUE as str, whether the client decodes replies or not."""
+    return value.decode() if isinstance(value, bytes) else value

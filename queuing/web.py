@@ -1,0 +1,68 @@
+"""Express's JSON answers, for Flask.
+
+Express's ``res.json`` sends compact JSON with the keys in the order they
+were written, and an Express app that only ever answers JSON is what the
+original's clients expect. Flask's ``jsonify`` adds a newline and may sort
+keys, and its error pages are HTML. This module gives the web tasks:
+
+- ``json_response``: the body byte for byte as ``res.json`` would send it;
+- ``json_errors``: every error answered as JSON (404, 405, 503 when Redis
+  is away, 500), never an HTML page or a traceback;
+- ``serve``: the development server on $HOST:$PORT (127.0.0.1:1245);
+- ``check_count``: the input check the original functions never made.
+"""
+import json
+import os
+import sys
+from typing import Any
+
+import redis
+from flask import Flask, Response
+from werkzeug.exceptions import HTTPException
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 1245
+
+
+def json_response(body: Any, status: int = 200) -> Response:
+    """Return BODY as compact JSON, keys in order, as Express's res.json."""
+    return Response(json.dumps(body, separators=(",", ":")), status=status,
+                    mimetype="application/json")
+
+
+def json_errors(app: Flask) -> None:
+    """Answer every error of APP with a JSON body, never an HTML page."""
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Response:
+        """Answer 404, 405 and the other HTTP errors as JSON."""
+        response = json_response({"error": error.name}, error.code or 500)
+        for name, value in error.get_headers():
+            if name != "Content-Type":
+                response.headers[name] = value
+        return response
+
+    @app.errorhandler(redis.RedisError)
+    def redis_error(error: redis.RedisError) -> Response:
+        """Answer 503 when Redis cannot be reached or fails."""
+        print(f"Redis error: {error}", file=sys.stderr)
+        return json_response({"error": "Redis unavailable"}, 503)
+
+    @app.errorhandler(Exception)
+    def internal_error(error: Exception) -> Response:
+        """Answer 500 for anything else, logging it on one line."""
+        print(f"Error: {type(error).__name__}: {error}", file=sys.stderr)
+        return json_response({"error": "Internal Server Error"}, 500)
+
+
+def serve(app: Flask) -> None:
+    """Serve APP on $HOST:$PORT (default 127.0.0.1:1245) until Ctrl-C."""
+    app.run(host=os.environ.get("HOST", DEFAULT_HOST),
+            port=int(os.environ.get("PORT", DEFAULT_PORT)), debug=False)
+
+
+def check_count(name: str, value: object) -> None:
+    """Raise ValueError unless VALUE is a whole number, 0 or more."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{name} must be a whole number >= 0, "
+                         f"not {value!r}")

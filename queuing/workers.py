@@ -1,0 +1,250 @@
+"""RQ workers that run Kue's ``queue.process``, hardened.
+
+Kue ran a queue's jobs inside the process that called
+``queue.process(type, n, fn)`` and stopped with it. RQ's workers are
+separate processes with signal handlers of their own, and a few races in
+them show as tracebacks, hangs or lost jobs when a learner presses Ctrl-C.
+``process`` runs a pool of workers that:
+
+- stop promptly and cleanly on Ctrl-C or SIGTERM, at any moment, even one
+  that comes before RQ has installed its handlers;
+- run without RQ's scheduler process (these jobs are never scheduled for
+  later, and a scheduler forked while the worker starts could miss its
+  stop signal, leaving the pool waiting for it forever);
+- report a job whose process was killed as failed, so its creator hears;
+- log one line per record on stderr, errors only (RQ_LOGGING_LEVEL=INFO
+  shows everything), keeping stdout for the task's own lines.
+
+``BackgroundWorker`` is the worker a web server runs in a thread of its own
+(task 13's ``/process``).
+"""
+import logging
+import os
+import signal
+import sys
+import threading
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+import redis
+from rq import Queue, SimpleWorker, Worker
+from rq.job import Job
+from rq.serializers import JSONSerializer
+from rq.timeouts import TimerDeathPenalty
+from rq.worker_pool import ForkProcess, WorkerPool, run_worker
+
+from queuing import kue
+
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+# Set by a stop signal that comes before RQ has installed its handlers. A
+# plain flag, not a threading.Event: a second signal could interrupt the
+# first handler inside Event.set and wait forever on the Event's lock.
+early_stop_requested = False
+
+
+def remember_stop(signum: int, frame: Any) -> None:
+    """Note a stop signal that came before RQ's handlers were installed."""
+    global early_stop_requested
+    early_stop_requested = True
+
+
+class KueWorker(Worker):
+    """An RQ worker that stops promptly and reports killed work horses."""
+
+    def work(self, *args: Any, **kwargs: Any) -> bool:
+        """Work as RQ does, without the scheduler process."""
+        kwargs["with_scheduler"] = False
+        return super().work(*args, **kwargs)
+
+    def _install_signal_handlers(self) -> None:
+        """Install RQ's handlers, then honour a stop that came before them.
+
+        RQ registers a worker in Redis before it handles signals; a Ctrl-C in
+        between would otherwise kill it with a traceback, or be lost.
+        """
+        super()._install_signal_handlers()
+        if early_stop_requested:
+            self._stop_requested = True
+
+    def subscribe(self) -> None:
+        """Start RQ's pubsub thread with SIGINT and SIGTERM blocked in it.
+
+        A signal that the kernel hands to that thread does not interrupt the
+        main thread, which may be blocked for minutes waiting for a job, so
+        the worker would neither stop nor see its stop until a job came (and
+        then drop that job in RQ's intermediate queue). New threads inherit
+        the signal mask: block the signals while the thread is created.
+        """
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        try:
+            super().subscribe()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+    def handle_work_horse_killed(self, job: Job, retpid: int, ret_val: int,
+                                 rusage: Any) -> None:
+        """Record the failed event, then let RQ fail the job as usual.
+
+        RQ fails such a job without calling its failure callback, so without
+        this the creator would never hear that the job ended.
+        """
+        kue.emit(job, "failed", "Work-horse terminated unexpectedly")
+        super().handle_work_horse_killed(job, retpid, ret_val, rusage)
+
+
+def run_pool_worker(*args: Any, **kwargs: Any) -> None:
+    """Run one worker of the pool; a lost Redis ends it with one log line.
+
+    RQ retries a lost Redis only while a worker waits for a job; lost
+    anywhere else (starting, a heartbeat) the error would end the process
+    with a traceback. The pool starts a new worker in its place.
+    """
+    try:
+        run_worker(*args, **kwargs)
+    except redis.RedisError as error:
+        logging.getLogger("rq.worker").error(
+            "Worker stopped on a Redis error: %s; the pool starts another",
+            error)
+
+
+class KuePool(WorkerPool):
+    """RQ's WorkerPool, with quiet, replaceable, promptly stopped workers."""
+
+    def __init__(self, *args: Any, logging_level: str, **kwargs: Any) -> None:
+        """Make a pool whose workers, first or replacements, log at LEVEL."""
+        super().__init__(*args, **kwargs)
+        self.logging_level = logging_level
+
+    def get_worker_process(self, name: str, burst: bool, _sleep: float = 0,
+                           logging_level: str = "INFO") -> BaseProcess:
+        """Return RQ's worker process, running run_pool_worker.
+
+        RQ starts replacement workers at INFO: they get the pool's level.
+        """
+        process = super().get_worker_process(name, burst, _sleep,
+                                             self.logging_level)
+        return ForkProcess(target=run_pool_worker, args=process._args,
+                           kwargs=process._kwargs, name=process.name)
+
+    def _install_signal_handlers(self) -> None:
+        """Install RQ's handlers, then stop at once if asked to already."""
+        super()._install_signal_handlers()
+        if early_stop_requested:
+            self.request_stop()
+
+
+class OneLineFormatter(logging.Formatter):
+    """Format a log record as one line: RQ puts tracebacks in messages."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Return the first line of the record's message, marked as RQ's."""
+        return "rq: " + record.getMessage().split("\n", 1)[0]
+
+
+def is_job_failure(record: logging.LogRecord) -> bool:
+    """Tell whether RECORD is RQ logging a job's exception (it has job_id)."""
+    return hasattr(record, "job_id")
+
+
+def setup_logging() -> str:
+    """Send RQ's log records to stderr, one line each; return the level.
+
+    The level is $RQ_LOGGING_LEVEL, or ERROR without the jobs' failures. RQ
+    adds a handler of its own, writing to stdout, only when it finds none;
+    this one keeps stdout for the task's lines.
+    """
+    level = os.environ.get("RQ_LOGGING_LEVEL", "ERROR").upper()
+    if level not in logging.getLevelNamesMapping():
+        raise ValueError(f"RQ_LOGGING_LEVEL={level} is not a logging level")
+    logger = logging.getLogger("rq")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(OneLineFormatter())
+        if logging.getLevelName(level) >= logging.ERROR:
+            handler.addFilter(lambda record: not is_job_failure(record))
+        logger.addHandler(handler)
+    # RQ sets some of its loggers to INFO when imported: set every one.
+    for name in list(logging.root.manager.loggerDict):
+        if name == "rq" or name.startswith("rq."):
+            logging.getLogger(name).setLevel(level)
+    return level
+
+
+def process(queue_name: str, concurrency: int,
+            connection: redis.Redis) -> None:
+    """Run CONCURRENCY workers on QUEUE_NAME until Ctrl-C or SIGTERM.
+
+    Kue's queue.process(type, n, fn). Either signal asks for a warm
+    shutdown: a job that is running finishes first. CONNECTION must not
+    decode responses.
+    """
+    level = setup_logging()
+    # Until RQ installs its own handlers, in the pool and in each worker it
+    # forks, a stop is only remembered; each acts on it once it can.
+    for signal_number in STOP_SIGNALS:
+        signal.signal(signal_number, remember_stop)
+    pool = KuePool([queue_name], connection=connection,
+                   num_workers=concurrency, worker_class=KueWorker,
+                   serializer=JSONSerializer, logging_level=level)
+    pool.start(logging_level=level)
+
+
+class ThreadWorker(SimpleWorker):
+    """An RQ worker that runs in a thread of a web server.
+
+    Signal handlers can only be installed by the main thread, which belongs
+    to the server, so job timeouts use a timer instead of SIGALRM, and the
+    worker stops when its STOPPING event is set, within a second.
+    """
+
+    death_penalty_class = TimerDeathPenalty
+
+    def __init__(self, *args: Any, stopping: threading.Event,
+                 **kwargs: Any) -> None:
+        """Make an RQ SimpleWorker that ends once STOPPING is set."""
+        super().__init__(*args, **kwargs)
+        self.stopping = stopping
+
+    def _install_signal_handlers(self) -> None:
+        """Leave signals to the server."""
+
+    def dequeue_job_and_maintain_ttl(self, timeout: int | None,
+                                     max_idle_time: int | None = None
+                                     ) -> Any:
+        """Wait for a job a second at a time; None (stop) once stopping."""
+        while not self.stopping.is_set():
+            result = super().dequeue_job_and_maintain_ttl(1, 1)
+            if result is not None:
+                return result
+        return None
+
+
+class BackgroundWorker:
+    """A worker on one queue, run in a daemon thread once it is started."""
+
+    def __init__(self, queue: Queue) -> None:
+        """Prepare a worker for QUEUE (on a connection that reads bytes)."""
+        self.queue = queue
+        self.thread: threading.Thread | None = None
+        self.stopping = threading.Event()
+        self.lock = threading.Lock()
+
+    def start(self) -> None:
+        """Start processing the queue in the background, once."""
+        with self.lock:
+            if self.thread is None:
+                self.thread = threading.Thread(target=self.work, daemon=True)
+                self.thread.start()
+
+    def work(self) -> None:
+        """Run the worker until close()."""
+        level = setup_logging()
+        ThreadWorker([self.queue], connection=self.queue.connection,
+                     serializer=JSONSerializer, stopping=self.stopping
+                     ).work(logging_level=level)
+
+    def close(self) -> None:
+        """Stop the worker, waiting a little for its thread to end."""
+        self.stopping.set()
+        if self.thread is not None:
+            self.thread.join(timeout=10)

@@ -1,0 +1,45 @@
+"""queuing.cli and queuing.connection: how every script starts and ends."""
+import subprocess
+import sys
+
+import pytest
+
+from helpers import ROOT, script_env
+from queuing import connection
+
+PROGRAMS = {
+    "returns": "print('done')",
+    "raises": "raise ValueError('bad input')",
+    "ctrl-c": "raise KeyboardInterrupt",
+    "redis": "import redis; raise redis.ConnectionError('gone')",
+    "thread": "import threading, time; threading.Thread(target=lambda: 1 / 0)"
+              ".start(); time.sleep(30)",
+}
+
+
+@pytest.mark.parametrize("program, code, out, err", [
+    ("returns", 0, "done\n", ""),
+    ("raises", 1, "", "Error: ValueError: bad input\n"),
+    ("ctrl-c", 0, "", ""),
+    ("redis", 1, "", "Redis error: gone\n"),
+    ("thread", 1, "", "Error: ZeroDivisionError: division by zero\n"),
+])
+def test_run_ends_a_script_the_node_way(closed_url, program, code, out, err):
+    source = ("from queuing import cli\n"
+              f"def main() -> None:\n    {PROGRAMS[program]}\n"
+              "cli.run(main)\n")
+    result = subprocess.run([sys.executable, "-c", source], cwd=ROOT,
+                            env=script_env(closed_url), capture_output=True,
+                            text=True, timeout=20)
+    assert (result.returncode, result.stdout, result.stderr) == (
+        code, out, err)
+
+
+def test_redis_url_defaults_to_the_original_address(monkeypatch):
+    monkeypatch.delenv("REDIS_URL")
+    assert connection.redis_url() == "redis://127.0.0.1:6379/0"
+
+
+def test_redis_url_comes_from_the_environment(monkeypatch):
+    monkeypatch.setenv("REDIS_URL", "redis://example:1/2")
+    assert connection.redis_url() == "redis://example:1/2"

@@ -1,0 +1,118 @@
+"""queuing.kue: Kue's increasing ids and job events, on RQ."""
+import pytest
+from rq.job import Job
+
+from helpers import wait_until, work_burst
+from queuing import kue
+
+QUEUE = "push_notification_code"
+FUNCTION = "6-job_processor.process_notification"
+DATA = {"phoneNumber": "4153518780",
+        "message": "This is the code to verify your account"}
+
+
+@pytest.fixture
+def queue(connection):
+    """Return a JSON RQ queue on the backend under test."""
+    return kue.queue_for(QUEUE, connection)
+
+
+def test_job_ids_increase_like_kues(connection):
+    assert [kue.new_job_id(connection) for _ in range(3)] == ["1", "2", "3"]
+
+
+def test_created_jobs_carry_the_kue_callbacks(queue):
+    job = kue.create_job(queue, FUNCTION, DATA)
+    assert (job.id, job.func_name, list(job.args)) == ("1", FUNCTION, [DATA])
+    assert (job._success_callback_name, job._failure_callback_name,
+            job._stopped_callback_name) == (
+        "queuing.kue.on_complete", "queuing.kue.on_failed",
+        "queuing.kue.on_stopped")
+
+
+def test_events_of_a_job_that_ended_before_anyone_looked_are_all_read(
+        connection, queue):
+    since = kue.last_event_id(connection, queue.name)
+    job = kue.create_job(queue, FUNCTION, DATA)
+    work_burst(queue)
+    events = list(kue.job_events(connection, queue.name, [job.id], since))
+    assert events == [kue.JobEvent(job.id, "complete", "")]
+
+
+def test_events_before_since_and_of_other_jobs_are_not_read(
+        connection, queue):
+    old = kue.create_job(queue, FUNCTION, DATA)
+    work_burst(queue)
+    since = kue.last_event_id(connection, queue.name)
+    old.delete()  # so that waiting for it ends, with no event read
+    mine = kue.create_job(queue, FUNCTION, DATA)
+    kue.create_job(queue, FUNCTION, DATA)
+    work_burst(queue)
+    assert list(kue.job_events(connection, queue.name, [old.id, mine.id],
+                               since)) == [
+        kue.JobEvent(mine.id, "complete", "")]
+
+
+def test_a_failed_job_reports_its_error_message(connection, queue):
+    job = kue.create_job(queue, FUNCTION, {"message": "no phone number"})
+    work_burst(queue)
+    assert list(kue.job_events(connection, queue.name, [job.id])) == [
+        kue.JobEvent(job.id, "failed", "'phoneNumber'")]
+
+
+def test_a_failure_without_a_message_is_reported_by_its_class(
+        connection, queue):
+    job = kue.create_job(queue, FUNCTION, {})
+    kue.on_failed(Job.fetch(job.id, connection=connection), connection,
+                  RuntimeError, RuntimeError(), None)
+    assert list(kue.job_events(connection, queue.name, [job.id])) == [
+        kue.JobEvent(job.id, "failed", "RuntimeError")]
+
+
+def test_progress_is_an_integer_percentage_in_meta_and_events(
+        connection, queue):
+    job = kue.create_job(queue, FUNCTION, DATA)
+    kue.report_progress(job, 1, 3)
+    kue.report_progress(job, 7, 5)
+    assert job.get_meta(refresh=True)["progress"] == 100
+    events = kue.read_events(connection, QUEUE, "0-0")
+    assert [next(events)[1] for _ in range(2)] == [
+        kue.JobEvent(job.id, "progress", "33"),
+        kue.JobEvent(job.id, "progress", "100")]
+
+
+def test_waiting_stops_for_a_job_that_no_longer_exists(connection, queue):
+    job = kue.create_job(queue, FUNCTION, DATA)
+    queue.empty()
+    assert list(kue.job_events(connection, queue.name, [job.id])) == []
+
+
+def test_follow_in_background_hands_over_each_event_then_ends(
+        connection, queue):
+    since = kue.last_event_id(connection, queue.name)
+    jobs = [kue.create_job(queue, FUNCTION, DATA),
+            kue.create_job(queue, FUNCTION, {})]
+    seen = []
+    thread = kue.follow_in_background(connection, queue.name,
+                                      [job.id for job in jobs], since,
+                                      seen.append)
+    work_burst(queue)
+    thread.join(timeout=10)
+    assert not thread.is_alive()
+    assert seen == [kue.JobEvent("1", "complete", ""),
+                    kue.JobEvent("2", "failed", "'phoneNumber'")]
+
+
+def test_a_job_watcher_reports_only_the_jobs_it_created(connection, queue):
+    seen = []
+    watcher = kue.JobWatcher(queue, on_event=seen.append)
+    try:
+        kue.create_job(queue, FUNCTION, DATA)  # somebody else's
+        mine = watcher.create(FUNCTION, DATA)
+        work_burst(queue)
+        wait_until(lambda: seen, message="the watched job's event")
+        assert seen == [kue.JobEvent(mine.id, "complete", "")]
+        assert watcher.job_ids == set()
+    finally:
+        watcher.close()
+    assert not watcher.thread.is_alive()
