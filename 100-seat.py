@@ -114,7 +114,7 @@ def create_app(connection: redis.Redis | None = None) -> Flask:
     connection = connection or redis.Redis.from_url(redis_url())
     queue = kue.queue_for(QUEUE_NAME, connection)
     jobs = kue.JobWatcher(queue, on_event=print_job_end)
-    worker = workers.BackgroundWorker(queue)
+    worker = workers.BackgroundWorker(queue, reserve_a_seat)
     app.extensions["seat_reservations"] = (jobs, worker)
     json_errors(app)
 

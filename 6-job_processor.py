@@ -30,7 +30,7 @@ def process_notification(data: dict) -> None:
 def main() -> None:
     """Process push_notification_code jobs, one at a time, until stopped."""
     connection = connect(decode_responses=False, announce=False)
-    workers.process(QUEUE_NAME, 1, connection)
+    workers.process(QUEUE_NAME, 1, process_notification, connection)
 
 
 if __name__ == "__main__":

@@ -40,7 +40,7 @@ def process_notification(data: dict) -> None:
 def main() -> None:
     """Process push_notification_code_2 jobs, two at a time, until stopped."""
     connection = connect(decode_responses=False, announce=False)
-    workers.process(QUEUE_NAME, 2, connection)
+    workers.process(QUEUE_NAME, 2, process_notification, connection)
 
 
 if __name__ == "__main__":

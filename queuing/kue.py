@@ -31,6 +31,12 @@ JOB_IDS_KEY = "kue:ids"
 EVENTS_KEY = "kue:events:{queue_name}"
 # Old events are trimmed (approximately) beyond this many per queue.
 EVENTS_KEPT = 10_000
+# Seconds a job's keys are kept once it ended: a finished job and its result
+# for RQ's default 500 s, a failed one for a day (RQ's default is a year,
+# and its failure results never expired). A queued job waits until a worker
+# takes it: its keys expire only once it ended.
+FINISHED_KEPT = 500
+FAILED_KEPT = 24 * 3600
 ENDS = ("complete", "failed")
 
 
@@ -113,6 +119,7 @@ def create_job(queue: Queue, function: str, data: dict,
     """
     return queue.enqueue(function, data,
                          job_id=job_id or new_job_id(queue.connection),
+                         result_ttl=FINISHED_KEPT, failure_ttl=FAILED_KEPT,
                          on_success=Callback(on_complete),
                          on_failure=Callback(on_failed),
                          on_stopped=Callback(on_stopped))

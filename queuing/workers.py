@@ -13,7 +13,13 @@ them show as tracebacks, hangs or lost jobs when a learner presses Ctrl-C.
   stop signal, leaving the pool waiting for it forever);
 - report a job whose process was killed as failed, so its creator hears;
 - log one line per record on stderr, errors only (RQ_LOGGING_LEVEL=INFO
-  shows everything), keeping stdout for the task's own lines.
+  shows everything), keeping stdout for the task's own lines;
+- run only the job function they were given, as Kue ran only the function
+  passed to queue.process: a job that names any other function (say
+  os.system), or callbacks other than queuing.kue's, fails at once with a
+  failed event, and nothing it names is imported or called;
+- fail a job whose hash cannot be read (tampered, half-deleted) with a
+  failed event, instead of dying on it and stranding it.
 
 ``BackgroundWorker`` is the worker a web server runs in a thread of its own
 (task 13's ``/process``).
@@ -23,12 +29,15 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from multiprocessing.process import BaseProcess
+from pathlib import Path
 from typing import Any
 
 import redis
 from rq import Queue, SimpleWorker, Worker
 from rq.job import Job
+from rq.utils import now
 from rq.serializers import JSONSerializer
 from rq.timeouts import TimerDeathPenalty
 from rq.worker_pool import ForkProcess, WorkerPool, run_worker
@@ -42,13 +51,145 @@ STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 early_stop_requested = False
 
 
+# The callbacks queuing.kue.create_job attaches: no other is run.
+KUE_CALLBACKS = frozenset(f"{kue.__name__}.{callback.__name__}" for callback
+                          in (kue.on_complete, kue.on_failed, kue.on_stopped))
+# An unreadable job's hash is kept this long, for a look, then expires.
+UNREADABLE_KEPT = 24 * 3600
+
+
+def function_path(function: Callable) -> str:
+    """Return the dotted path RQ knows FUNCTION by ("6-job_processor.NAME").
+
+    A script run from the shell is __main__, but its jobs name it by the
+    file's name, which is how the work horse imports it.
+    """
+    module = function.__module__
+    if module == "__main__":
+        module = Path(sys.modules["__main__"].__file__).stem
+    return f"{module}.{function.__qualname__}"
+
+
+def describe(error: BaseException) -> str:
+    """Return ERROR's message, or its class name when it has none."""
+    return str(error) or type(error).__name__
+
+
+class UnreadableJob(Exception):
+    """A dequeued job whose hash cannot be turned back into a job."""
+
+    def __init__(self, queue_name: str, job_id: str, reason: object) -> None:
+        """Remember which job of which queue, and why it cannot be read."""
+        super().__init__(f"Job data could not be read: {reason}")
+        self.queue_name = queue_name
+        self.job_id = job_id
+
+
+class KueQueue(Queue):
+    """RQ's queue, telling a job that cannot be read from one that is gone.
+
+    RQ skips a dequeued job whose hash has no data as if it were deleted,
+    and lets any other error of reading it end the worker; either way the
+    job's id stays behind in the intermediate queue with no event.
+    """
+
+    @classmethod
+    def _fetch_dequeued_job(cls, connection: redis.Redis, queue_key: str,
+                            job_id: str, **options: Any
+                            ) -> tuple[Job, Queue] | None:
+        """Fetch the job RQ dequeued; raise UnreadableJob if it is broken."""
+        queue_name = queue_key.removeprefix(cls.redis_queue_namespace_prefix)
+        try:
+            found = super()._fetch_dequeued_job(connection, queue_key, job_id,
+                                                **options)
+        except (redis.ConnectionError, redis.TimeoutError):
+            raise
+        except Exception as error:
+            raise UnreadableJob(queue_name, job_id,
+                                describe(error)) from error
+        if found is None:
+            if connection.exists(Job.key_for(job_id)):
+                raise UnreadableJob(queue_name, job_id, "it has no data")
+            connection.lrem(f"{queue_key}:intermediate", 1, job_id)
+        return found
+
+
+class KueRules:
+    """What every worker here checks around each job (a mixin).
+
+    JOB_FUNCTIONS holds the dotted paths of the functions it may run.
+    """
+
+    job_functions: frozenset[str] = frozenset()
+    queue_class = KueQueue
+
+    def validate_queues(self) -> None:
+        """Accept any RQ queue: KueQueue only changes how jobs are read."""
+        for queue in self.queues:
+            if not isinstance(queue, Queue):
+                raise TypeError(f"{queue!r} is not an RQ queue")
+
+    def dequeue_job_and_maintain_ttl(self, timeout: int | None,
+                                     max_idle_time: int | None = None
+                                     ) -> Any:
+        """Dequeue as RQ does, failing unreadable jobs on the way."""
+        while True:
+            try:
+                return super().dequeue_job_and_maintain_ttl(timeout,
+                                                            max_idle_time)
+            except UnreadableJob as error:
+                self.drop_unreadable(error)
+
+    def drop_unreadable(self, error: UnreadableJob) -> None:
+        """Take an unreadable job out of the way and report it failed."""
+        self.log.error("Job %s: %s", error.job_id, error)
+        queue = Queue(error.queue_name, connection=self.connection)
+        with self.connection.pipeline() as pipeline:
+            pipeline.lrem(queue.intermediate_queue_key, 1, error.job_id)
+            pipeline.expire(Job.key_for(error.job_id), UNREADABLE_KEPT)
+            pipeline.xadd(kue.events_key(error.queue_name),
+                          {"job": error.job_id, "event": "failed",
+                           "value": str(error)},
+                          maxlen=kue.EVENTS_KEPT, approximate=True)
+            pipeline.execute()
+
+    def refusal(self, job: Job) -> str | None:
+        """Return why JOB must not run here, or None if it may."""
+        try:
+            function = job.func_name
+        except Exception as error:
+            return f"Job data could not be read: {describe(error)}"
+        if function not in self.job_functions:
+            return (f"Refused to run {function}: this processor runs only "
+                    + ", ".join(sorted(self.job_functions)))
+        for callback in (job._success_callback_name,
+                         job._failure_callback_name,
+                         job._stopped_callback_name):
+            if callback and callback not in KUE_CALLBACKS:
+                return f"Refused to run the callback {callback}"
+        return None
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        """Run JOB as RQ does, unless it is refused: then fail it at once."""
+        reason = self.refusal(job)
+        if reason is None:
+            super().execute_job(job, queue)
+            return
+        self.log.error("Job %s: %s", job.id, reason)
+        job.retries_left = None
+        job.ended_at = now()
+        self.handle_job_failure(job, queue, exc_string=reason)
+        queue.intermediate_queue.remove(job.id)
+        kue.emit(job, "failed", reason)
+
+
 def remember_stop(signum: int, frame: Any) -> None:
     """Note a stop signal that came before RQ's handlers were installed."""
     global early_stop_requested
     early_stop_requested = True
 
 
-class KueWorker(Worker):
+class KueWorker(KueRules, Worker):
     """An RQ worker that stops promptly and reports killed work horses."""
 
     def work(self, *args: Any, **kwargs: Any) -> bool:
@@ -170,26 +311,29 @@ def setup_logging() -> str:
     return level
 
 
-def process(queue_name: str, concurrency: int,
+def process(queue_name: str, concurrency: int, function: Callable,
             connection: redis.Redis) -> None:
     """Run CONCURRENCY workers on QUEUE_NAME until Ctrl-C or SIGTERM.
 
-    Kue's queue.process(type, n, fn). Either signal asks for a warm
-    shutdown: a job that is running finishes first. CONNECTION must not
-    decode responses.
+    Kue's queue.process(type, n, fn): the workers run FUNCTION, and only
+    it, with each job's data. Either signal asks for a warm shutdown: a job
+    that is running finishes first. CONNECTION must not decode responses.
     """
     level = setup_logging()
     # Until RQ installs its own handlers, in the pool and in each worker it
     # forks, a stop is only remembered; each acts on it once it can.
     for signal_number in STOP_SIGNALS:
         signal.signal(signal_number, remember_stop)
+    worker_class = type("KueWorker", (KueWorker,), {
+        "job_functions": frozenset({function_path(function)})})
     pool = KuePool([queue_name], connection=connection,
-                   num_workers=concurrency, worker_class=KueWorker,
-                   serializer=JSONSerializer, logging_level=level)
+                   num_workers=concurrency, worker_class=worker_class,
+                   queue_class=KueQueue, serializer=JSONSerializer,
+                   logging_level=level)
     pool.start(logging_level=level)
 
 
-class ThreadWorker(SimpleWorker):
+class ThreadWorker(KueRules, SimpleWorker):
     """An RQ worker that runs in a thread of a web server.
 
     Signal handlers can only be installed by the main thread, which belongs
@@ -200,10 +344,11 @@ class ThreadWorker(SimpleWorker):
     death_penalty_class = TimerDeathPenalty
 
     def __init__(self, *args: Any, stopping: threading.Event,
-                 **kwargs: Any) -> None:
-        """Make an RQ SimpleWorker that ends once STOPPING is set."""
+                 job_functions: frozenset[str], **kwargs: Any) -> None:
+        """Make a worker of JOB_FUNCTIONS that ends once STOPPING is set."""
         super().__init__(*args, **kwargs)
         self.stopping = stopping
+        self.job_functions = job_functions
 
     def _install_signal_handlers(self) -> None:
         """Leave signals to the server."""
@@ -222,9 +367,13 @@ class ThreadWorker(SimpleWorker):
 class BackgroundWorker:
     """A worker on one queue, run in a daemon thread once it is started."""
 
-    def __init__(self, queue: Queue) -> None:
-        """Prepare a worker for QUEUE (on a connection that reads bytes)."""
+    def __init__(self, queue: Queue, function: Callable) -> None:
+        """Prepare a worker running FUNCTION for the jobs of QUEUE.
+
+        QUEUE's connection must not decode responses.
+        """
         self.queue = queue
+        self.job_functions = frozenset({function_path(function)})
         self.thread: threading.Thread | None = None
         self.stopping = threading.Event()
         self.lock = threading.Lock()
@@ -240,7 +389,8 @@ class BackgroundWorker:
         """Run the worker until close()."""
         level = setup_logging()
         ThreadWorker([self.queue], connection=self.queue.connection,
-                     serializer=JSONSerializer, stopping=self.stopping
+                     serializer=JSONSerializer, stopping=self.stopping,
+                     job_functions=self.job_functions
                      ).work(logging_level=level)
 
     def close(self) -> None:

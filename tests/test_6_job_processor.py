@@ -48,19 +48,6 @@ def test_an_idle_processor_stops_cleanly(running, signal_number, group):
     assert running.stop(signal_number, group=group, timeout=15) == (0, "", "")
 
 
-def test_a_job_running_at_sigterm_finishes_before_the_processor_exits(
-        running, real_redis):
-    connection = redis.Redis.from_url(real_redis)
-    queue = kue.queue_for("push_notification_code", connection)
-    job = kue.create_job(queue, "time.sleep", 1)
-    wait_until(lambda: job.get_status(refresh=True) == "started",
-               message="the job to start")
-    assert running.stop(signal.SIGTERM, timeout=15) == (0, "", "")
-    assert job.get_status(refresh=True) == "finished"
-    assert list(kue.job_events(connection, queue.name, [job.id])) == [
-        kue.JobEvent(job.id, "complete", "")]
-
-
 def test_a_plain_rq_worker_writing_to_a_pipe_prints_the_line(real_redis):
     connection = redis.Redis.from_url(real_redis)
     creator.create_notification_job(

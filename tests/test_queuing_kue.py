@@ -116,3 +116,26 @@ def test_a_job_watcher_reports_only_the_jobs_it_created(connection, queue):
     finally:
         watcher.close()
     assert not watcher.thread.is_alive()
+
+
+@pytest.mark.parametrize("data, kept", [
+    (DATA, kue.FINISHED_KEPT), ({}, kue.FAILED_KEPT)],
+    ids=["finished", "failed"])
+def test_every_key_of_an_ended_job_expires(connection, queue, data, kept):
+    job = kue.create_job(queue, FUNCTION, data)
+    work_burst(queue)
+    # The job's own keys name it: rq:job:ID, rq:results:ID, ...
+    own = {key: connection.ttl(key) for key in map(bytes.decode,
+                                                   connection.keys("*"))
+           if job.id in key.split(":")}
+    assert {"rq:job:1", "rq:results:1"} <= set(own), own
+    assert all(0 < ttl <= kept for ttl in own.values()), own
+
+
+def test_the_events_stream_is_capped(connection, queue, monkeypatch):
+    monkeypatch.setattr(kue, "EVENTS_KEPT", 5)
+    job = kue.create_job(queue, FUNCTION, DATA)
+    for step in range(300):
+        kue.report_progress(job, step, 300)
+    # XADD MAXLEN ~ trims whole nodes: the length stays near the cap.
+    assert connection.xlen(kue.events_key(QUEUE)) <= 200

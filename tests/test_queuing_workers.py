@@ -1,11 +1,16 @@
 """queuing.workers: the hardened RQ worker and the in-server worker."""
 import logging
+import math
 import signal
+import sys
+
+import pytest
 
 import redis
+from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
-from helpers import wait_until
+from helpers import Script, wait_until
 from queuing import kue, workers
 
 
@@ -16,6 +21,7 @@ def test_a_killed_work_horse_still_reports_the_failure(real_redis):
     job = kue.create_job(queue, "signal.raise_signal", signal.SIGKILL)
     worker = workers.KueWorker([queue], connection=connection,
                                serializer=JSONSerializer)
+    worker.job_functions = frozenset({"signal.raise_signal"})
     worker.work(burst=True, logging_level="CRITICAL")
     assert list(kue.job_events(connection, queue.name, [job.id])) == [
         kue.JobEvent(job.id, "failed", "Work-horse terminated unexpectedly")]
@@ -33,7 +39,7 @@ def test_rq_logs_go_to_stderr_one_line_each(capsys, monkeypatch):
 
 def test_a_background_worker_runs_jobs_until_closed(connection):
     queue = kue.queue_for("reserve_seat", connection)
-    worker = workers.BackgroundWorker(queue)
+    worker = workers.BackgroundWorker(queue, math.sqrt)
     worker.start()
     first = worker.thread
     worker.start()
@@ -44,3 +50,153 @@ def test_a_background_worker_runs_jobs_until_closed(connection):
     assert job.return_value() == 4.0
     worker.close()
     assert not first.is_alive()
+
+
+class BurstWorker(workers.KueRules, SimpleWorker):
+    """The processors' rules on a worker that runs in the test's thread."""
+
+    job_functions = frozenset({"6-job_processor.process_notification"})
+
+
+FUNCTION = "6-job_processor.process_notification"
+DATA = {"phoneNumber": "4153518743", "message": "hi"}
+SENT = "Sending notification to 4153518743, with message: hi\n"
+
+
+def burst(connection, queue_name: str = "push_notification_code") -> None:
+    """Run every job queued on QUEUE_NAME with the processors' rules."""
+    queue = kue.queue_for(queue_name, connection)
+    BurstWorker([queue], connection=connection,
+                serializer=JSONSerializer).work(burst=True)
+
+
+def ends(connection, job_ids: list[str]) -> list[tuple[str, str, str]]:
+    """Return how the jobs JOB_IDS ended, as their events tell."""
+    return [tuple(event) for event in kue.job_events(
+        connection, "push_notification_code", job_ids)
+        if event.event in kue.ENDS]
+
+
+def leftovers(connection) -> dict[str, int]:
+    """Count what the queue still holds: waiting, in between, started."""
+    key = "rq:queue:push_notification_code"
+    return {"queued": connection.llen(key),
+            "intermediate": connection.llen(key + ":intermediate"),
+            "started": connection.zcard("rq:wip:push_notification_code")}
+
+
+@pytest.mark.parametrize("function, data", [
+    ("os.system", "touch {marker}"),
+    ("subprocess.call", ["touch", "{marker}"]),
+    ("6-job_processor.send_notification", "x"),
+    ("builtins.exec", "open('{marker}', 'w')"),
+])
+def test_a_job_naming_another_function_fails_and_is_never_called(
+        connection, tmp_path, capsys, function, data):
+    marker = tmp_path / "ran"
+    queue = kue.queue_for("push_notification_code", connection)
+    if isinstance(data, str):
+        data = data.format(marker=marker)
+    else:
+        data = [part.format(marker=marker) for part in data]
+    hostile = kue.create_job(queue, function, data)
+    good = kue.create_job(queue, FUNCTION, DATA)
+    burst(connection)
+    assert ends(connection, [hostile.id, good.id]) == [
+        (hostile.id, "failed", f"Refused to run {function}: this processor "
+         "runs only 6-job_processor.process_notification"),
+        (good.id, "complete", "")]
+    assert not marker.exists()
+    assert capsys.readouterr().out == SENT
+    assert hostile.get_status(refresh=True) == "failed"
+    assert leftovers(connection) == {"queued": 0, "intermediate": 0,
+                                     "started": 0}
+
+
+def test_a_job_with_a_foreign_callback_is_refused(connection, tmp_path):
+    queue = kue.queue_for("push_notification_code", connection)
+    job = kue.create_job(queue, FUNCTION, DATA)
+    connection.hset(job.key, "failure_callback_name", "os.system")
+    burst(connection)
+    assert ends(connection, [job.id]) == [
+        (job.id, "failed", "Refused to run the callback os.system")]
+
+
+def tamper(connection, key: bytes) -> None:
+    """Replace the job hash at KEY by a string."""
+    connection.delete(key)
+    connection.set(key, "not a job")
+
+
+@pytest.mark.parametrize("damage", [
+    lambda connection, key: connection.hset(key, "status", "bogus"),
+    lambda connection, key: connection.hset(key, "created_at", "yesterday"),
+    lambda connection, key: connection.hset(key, "timeout", "abc"),
+    lambda connection, key: connection.hset(key, "data", "garbage"),
+    lambda connection, key: connection.hdel(key, "data"),
+    tamper,
+], ids=["status", "created_at", "timeout", "data", "no data", "string"])
+def test_a_tampered_job_fails_with_an_event_and_the_worker_goes_on(
+        connection, capsys, damage):
+    queue = kue.queue_for("push_notification_code", connection)
+    broken = kue.create_job(queue, FUNCTION, DATA)
+    damage(connection, broken.key)
+    good = kue.create_job(queue, FUNCTION, DATA)
+    burst(connection)
+    (job_id, event, message), *rest = ends(connection, [broken.id, good.id])
+    assert (job_id, event) == (broken.id, "failed")
+    assert message.startswith("Job data could not be read: ")
+    assert rest == [(good.id, "complete", "")]
+    assert capsys.readouterr().out == SENT
+    assert leftovers(connection) == {"queued": 0, "intermediate": 0,
+                                     "started": 0}
+    assert 0 < connection.ttl(broken.key) <= workers.UNREADABLE_KEPT
+
+
+def test_the_processor_script_refuses_os_system(real_redis, tmp_path):
+    marker = tmp_path / "ran"
+    connection = redis.Redis.from_url(real_redis)
+    queue = kue.queue_for("push_notification_code", connection)
+    job = kue.create_job(queue, "os.system", f"touch {marker}")
+    processor = Script("6-job_processor.py", real_redis)
+    try:
+        assert ends(connection, [job.id]) == [
+            (job.id, "failed", "Refused to run os.system: this processor "
+             "runs only 6-job_processor.process_notification")]
+        code, out, err = processor.stop(signal.SIGINT, group=True)
+        assert (code, out) == (0, "")
+        assert err == (f"rq: Job {job.id}: Refused to run os.system: this "
+                       "processor runs only "
+                       "6-job_processor.process_notification\n")
+    finally:
+        processor.kill()
+    assert not marker.exists()
+
+
+# A processor of time.sleep jobs: queuing.workers.process as a script runs it.
+SLEEPER = """
+import time
+from queuing import cli, connection, workers
+cli.run(lambda: workers.process("sleepy", 1, time.sleep,
+                                connection.client(decode_responses=False)))
+"""
+
+
+def test_a_job_running_at_sigterm_finishes_before_the_processor_exits(
+        real_redis):
+    connection = redis.Redis.from_url(real_redis)
+    processor = Script("sleeper", real_redis,
+                       command=[sys.executable, "-c", SLEEPER])
+    try:
+        wait_until(lambda: connection.scard("rq:workers:sleepy") == 1,
+                   message="the sleeper's worker")
+        queue = kue.queue_for("sleepy", connection)
+        job = kue.create_job(queue, "time.sleep", 1)
+        wait_until(lambda: job.get_status(refresh=True) == "started",
+                   message="the job to start")
+        assert processor.stop(signal.SIGTERM, timeout=15) == (0, "", "")
+    finally:
+        processor.kill()
+    assert job.get_status(refresh=True) == "finished"
+    assert list(kue.job_events(connection, queue.name, [job.id])) == [
+        kue.JobEvent(job.id, "complete", "")]
