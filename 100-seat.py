@@ -20,20 +20,19 @@ Serve it with the script, or:
     gunicorn -w 2 -k gthread -b 127.0.0.1:1245 '100-seat:create_app()'
 """
 import sys
-from pathlib import Path
 
 import redis
 from flask import Flask, Response
 from rq import get_current_job
 
 from queuing import cli, kue, workers
-from queuing.connection import default_client, redis_url
-from queuing.web import check_count, json_errors, json_response, serve
+from queuing.connection import client, default_client
+from queuing.web import (action, check_count, json_errors, json_response,
+                         listen)
 
 connect = __import__("0-redis_client").connect
 
 QUEUE_NAME = "reserve_seat"
-JOB_FUNCTION = f"{Path(__file__).stem}.reserve_a_seat"
 SEATS_KEY = "available_seats"
 ENABLED_KEY = "reservation_enabled"
 INITIAL_SEATS = 50
@@ -111,7 +110,7 @@ def create_app(connection: redis.Redis | None = None) -> Flask:
     CONNECTION must not decode responses: RQ reads bytes.
     """
     app = Flask(__name__)
-    connection = connection or redis.Redis.from_url(redis_url())
+    connection = connection or client(decode_responses=False)
     queue = kue.queue_for(QUEUE_NAME, connection)
     jobs = kue.JobWatcher(queue, on_event=print_job_end)
     worker = workers.BackgroundWorker(queue, reserve_a_seat)
@@ -119,6 +118,7 @@ def create_app(connection: redis.Redis | None = None) -> Flask:
     json_errors(app)
 
     @app.cli.command("init-seats")
+    @cli.one_line_errors
     def init_seats() -> None:
         """Set 50 available seats and enable reservations."""
         open_reservations(connection)
@@ -131,18 +131,20 @@ def create_app(connection: redis.Redis | None = None) -> Flask:
                 connection)})
 
     @app.get("/reserve_seat")
+    @action
     def reserve() -> Response:
         """Queue a seat reservation while reservations are open."""
         try:
             if not reservation_enabled(connection):
                 return json_response({"status": "Reservation are blocked"})
-            jobs.create(JOB_FUNCTION, {})
+            jobs.create(reserve_a_seat, {})
         except redis.RedisError as error:
             print(f"Redis error: {error}", file=sys.stderr)
             return json_response({"status": "Reservation failed"}, 503)
         return json_response({"status": "Reservation in process"})
 
     @app.get("/process")
+    @action
     def process() -> Response:
         """Start processing the queue in the background; answer at once."""
         worker.start()
@@ -152,10 +154,15 @@ def create_app(connection: redis.Redis | None = None) -> Flask:
 
 
 def main() -> None:
-    """Open 50 seats, then serve the app."""
+    """Take the port, open 50 seats, then serve the app.
+
+    The port comes first: a second server started by mistake exits without
+    resetting the seats of the one that serves.
+    """
     connection = connect(decode_responses=False, announce=False)
+    server = listen(create_app())
     open_reservations(connection)
-    serve(create_app(connection))
+    server.serve_forever()
 
 
 if __name__ == "__main__":

@@ -16,9 +16,10 @@ reservations, however many requests and server processes there are.
 import redis
 from flask import Flask, Response
 
-from queuing import cli
-from queuing.connection import default_client, redis_url
-from queuing.web import check_count, json_errors, json_response, serve
+from queuing import cli, connection
+from queuing.connection import default_client
+from queuing.web import (action, check_count, json_errors, json_response,
+                         serve)
 
 LIST_PRODUCTS = [
     {"itemId": 1, "itemName": "Suitcase 250", "price": 50,
@@ -79,15 +80,19 @@ def take_one_by_id(item_id: int, initial: int,
 
 
 def parse_item_id(text: str) -> int | None:
-    """Return TEXT as an item id if it is one written in ASCII digits."""
-    return int(text) if text.isascii() and text.isdigit() else None
+    """Return TEXT as an item id if it is a number in ASCII digits.
+
+    Python's int() refuses over 4,300 digits: no item id is that long.
+    """
+    if text.isascii() and text.isdigit() and len(text.lstrip("0")) < 10:
+        return int(text)
+    return None
 
 
 def create_app(client: redis.Redis | None = None) -> Flask:
     """Build the inventory app on CLIENT (default: $REDIS_URL)."""
     app = Flask(__name__)
-    client = client or redis.Redis.from_url(redis_url(),
-                                            decode_responses=True)
+    client = client or connection.client()
     json_errors(app)
     not_found = {"status": "Product not found"}
 
@@ -108,6 +113,7 @@ def create_app(client: redis.Redis | None = None) -> Flask:
         return json_response({**item, "currentQuantity": current})
 
     @app.get("/reserve_product/<item_id>")
+    @action
     def reserve_product(item_id: str) -> Response:
         """Reserve one unit of a product, if any is left."""
         item = get_item_by_id(parse_item_id(item_id))

@@ -6,6 +6,7 @@ gives every numbered script the Node behaviour: Ctrl-C and SIGTERM exit 0,
 any error, in the main thread or another one, is one line on stderr and
 exit status 1, and output reaches a pipe line by line.
 """
+import functools
 import os
 import signal
 import sys
@@ -13,15 +14,36 @@ import threading
 from collections.abc import Callable
 from typing import Any, NoReturn
 
+import click
 import redis
+
+
+def describe(error: BaseException) -> str:
+    """Return ERROR as the one line a learner sees."""
+    if isinstance(error, redis.RedisError):
+        return f"Redis error: {error}"
+    return f"Error: {type(error).__name__}: {error}"
+
+
+def quit_on_broken_pipe() -> NoReturn:
+    """End quietly, as shell tools do, when stdout's reader has gone.
+
+    ./4-redis_advanced_op.py | head -2 closes the pipe early; the process
+    dies of SIGPIPE like any shell tool, with nothing on stderr.
+    """
+    # Python would try to flush stdout again at exit, and complain.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGPIPE)
+    os._exit(128 + signal.SIGPIPE)  # only if the signal did not end us
 
 
 def fail(error: BaseException) -> NoReturn:
     """Print ERROR as one line on stderr and end the process with status 1."""
-    if isinstance(error, redis.RedisError):
-        print(f"Redis error: {error}", file=sys.stderr)
-    else:
-        print(f"Error: {type(error).__name__}: {error}", file=sys.stderr)
+    if isinstance(error, BrokenPipeError):
+        quit_on_broken_pipe()
+    print(describe(error), file=sys.stderr)
     sys.stdout.flush()
     sys.stderr.flush()
     # os._exit, not sys.exit: this may run in a helper thread, where
@@ -41,7 +63,25 @@ def run(main: Callable[[], Any]) -> None:
     threading.excepthook = lambda hook_args: fail(hook_args.exc_value)
     try:
         main()
+        sys.stdout.flush()
     except KeyboardInterrupt:
         sys.exit(0)
     except Exception as error:  # the last line of defence: no traceback
         fail(error)
+
+
+def one_line_errors(command: Callable) -> Callable:
+    """Make a Flask CLI COMMAND end on one line, not a traceback, if it fails.
+
+    Click prints "Error: " and the line, and exits 1.
+    """
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        """Run the command; turn its error into Click's one-line error."""
+        try:
+            return command(*args, **kwargs)
+        except Exception as error:
+            message = describe(error).removeprefix("Error: ")
+            raise click.ClickException(message) from error
+
+    return wrapper

@@ -18,10 +18,22 @@ def redis_url() -> str:
     return os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
 
 
+# A web server runs a thread per request; past this many at once, requests
+# wait for a connection (up to POOL_WAIT seconds) instead of failing.
+POOL_SIZE = 50
+POOL_WAIT = 20
+
+
 def client(decode_responses: bool = True) -> redis.Redis:
-    """Return a new client for $REDIS_URL (RQ needs decode_responses off)."""
-    return redis.Redis.from_url(redis_url(),
-                                decode_responses=decode_responses)
+    """Return a new client for $REDIS_URL (RQ needs decode_responses off).
+
+    Its connection pool blocks: redis-py's default pool raises "Too many
+    connections" past 100 at once, which a busy web server reaches.
+    """
+    pool = redis.BlockingConnectionPool.from_url(
+        redis_url(), decode_responses=decode_responses,
+        max_connections=POOL_SIZE, timeout=POOL_WAIT)
+    return redis.Redis(connection_pool=pool)
 
 
 @functools.cache

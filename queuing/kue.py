@@ -18,6 +18,7 @@ is code that a worker would run.
 """
 import sys
 import threading
+from pathlib import Path
 from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
 from typing import Any, NamedTuple
@@ -109,14 +110,28 @@ def on_stopped(job: Job, connection: redis.Redis) -> None:
     emit(job, "failed", "Job stopped")
 
 
-def create_job(queue: Queue, function: str, data: dict,
+def function_path(function: Callable) -> str:
+    """Return the dotted path RQ knows FUNCTION by ("6-job_processor.NAME").
+
+    A script run from the shell is __main__, but its jobs name it by the
+    file's name, which is how the work horse imports it.
+    """
+    module = function.__module__
+    if module == "__main__":
+        module = Path(sys.modules["__main__"].__file__).stem
+    return f"{module}.{function.__qualname__}"
+
+
+def create_job(queue: Queue, function: str | Callable, data: dict,
                job_id: str | None = None) -> Job:
     """Queue a job that runs FUNCTION(DATA), with a Kue-like id and events.
 
-    FUNCTION is the job function's dotted path ("6-job_processor.NAME"):
-    RQ will not run a function defined in __main__. The id is the next
-    one, unless JOB_ID (from new_job_id) is given.
+    FUNCTION is the job function or its dotted path
+    ("6-job_processor.process_notification"). The id is the next one,
+    unless JOB_ID (from new_job_id) is given.
     """
+    if callable(function):
+        function = function_path(function)
     return queue.enqueue(function, data,
                          job_id=job_id or new_job_id(queue.connection),
                          result_ttl=FINISHED_KEPT, failure_ttl=FAILED_KEPT,
@@ -215,7 +230,7 @@ class JobWatcher:
         self.thread: threading.Thread | None = None
         self.stopping = threading.Event()
 
-    def create(self, function: str, data: dict) -> Job:
+    def create(self, function: str | Callable, data: dict) -> Job:
         """Create a job like create_job, and watch it."""
         connection = self.queue.connection
         with self.lock:

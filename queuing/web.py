@@ -8,17 +8,25 @@ keys, and its error pages are HTML. This module gives the web tasks:
 - ``json_response``: the body byte for byte as ``res.json`` would send it;
 - ``json_errors``: every error answered as JSON (404, 405, 503 when Redis
   is away, 500), never an HTML page or a traceback;
-- ``serve``: the development server on $HOST:$PORT (127.0.0.1:1245);
+- ``action``: marks a GET route that acts (reserves, queues): HEAD, which
+  Flask answers by running the GET route, is refused there (405), so that
+  only a GET acts;
+- OPTIONS answered as JSON (``{"allow":[...]}`` and an Allow header),
+  where Flask sends an empty HTML page;
+- ``listen`` and ``serve``: the development server on $HOST:$PORT
+  (127.0.0.1:1245), the port taken before anything else happens;
 - ``check_count``: the input check the original functions never made.
 """
 import json
 import os
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import redis
-from flask import Flask, Response
-from werkzeug.exceptions import HTTPException
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.serving import BaseWSGIServer, make_server
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 1245
@@ -30,8 +38,36 @@ def json_response(body: Any, status: int = 200) -> Response:
                     mimetype="application/json")
 
 
+def action(view: Callable) -> Callable:
+    """Mark VIEW as a GET route that acts: HEAD must not run it."""
+    view.acts = True
+    return view
+
+
 def json_errors(app: Flask) -> None:
-    """Answer every error of APP with a JSON body, never an HTML page."""
+    """Answer every error of APP with a JSON body, never an HTML page.
+
+    Also answer OPTIONS as JSON, and refuse HEAD on the routes marked with
+    action().
+    """
+
+    @app.before_request
+    def options_and_head() -> Response | None:
+        """Answer OPTIONS here; refuse HEAD where the GET route acts."""
+        if request.url_rule is None:
+            return None  # the 404 or 405 comes next
+        view = app.view_functions[request.endpoint]
+        allowed = set(request.url_rule.methods)
+        if getattr(view, "acts", False):
+            allowed.discard("HEAD")
+        allowed = sorted(allowed)
+        if request.method == "HEAD" and "HEAD" not in allowed:
+            raise MethodNotAllowed(valid_methods=allowed)
+        if request.method == "OPTIONS":
+            response = json_response({"allow": allowed})
+            response.headers["Allow"] = ", ".join(allowed)
+            return response
+        return None
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:
@@ -55,10 +91,22 @@ def json_errors(app: Flask) -> None:
         return json_response({"error": "Internal Server Error"}, 500)
 
 
+def listen(app: Flask) -> BaseWSGIServer:
+    """Take $HOST:$PORT (default 127.0.0.1:1245) for APP; return the server.
+
+    When the port is taken, this says so on stderr and exits 1. Nothing is
+    served until serve_forever() is called on the server.
+    """
+    server = make_server(os.environ.get("HOST", DEFAULT_HOST),
+                         int(os.environ.get("PORT", DEFAULT_PORT)), app,
+                         threaded=True)
+    server.log_startup()
+    return server
+
+
 def serve(app: Flask) -> None:
-    """Serve APP on $HOST:$PORT (default 127.0.0.1:1245) until Ctrl-C."""
-    app.run(host=os.environ.get("HOST", DEFAULT_HOST),
-            port=int(os.environ.get("PORT", DEFAULT_PORT)), debug=False)
+    """Serve APP with Flask's development server until Ctrl-C."""
+    listen(app).serve_forever()
 
 
 def check_count(name: str, value: object) -> None:

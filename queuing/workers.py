@@ -31,7 +31,6 @@ import sys
 import threading
 from collections.abc import Callable
 from multiprocessing.process import BaseProcess
-from pathlib import Path
 from typing import Any
 
 import redis
@@ -56,18 +55,6 @@ KUE_CALLBACKS = frozenset(f"{kue.__name__}.{callback.__name__}" for callback
                           in (kue.on_complete, kue.on_failed, kue.on_stopped))
 # An unreadable job's hash is kept this long, for a look, then expires.
 UNREADABLE_KEPT = 24 * 3600
-
-
-def function_path(function: Callable) -> str:
-    """Return the dotted path RQ knows FUNCTION by ("6-job_processor.NAME").
-
-    A script run from the shell is __main__, but its jobs name it by the
-    file's name, which is how the work horse imports it.
-    """
-    module = function.__module__
-    if module == "__main__":
-        module = Path(sys.modules["__main__"].__file__).stem
-    return f"{module}.{function.__qualname__}"
 
 
 def describe(error: BaseException) -> str:
@@ -325,7 +312,7 @@ def process(queue_name: str, concurrency: int, function: Callable,
     for signal_number in STOP_SIGNALS:
         signal.signal(signal_number, remember_stop)
     worker_class = type("KueWorker", (KueWorker,), {
-        "job_functions": frozenset({function_path(function)})})
+        "job_functions": frozenset({kue.function_path(function)})})
     pool = KuePool([queue_name], connection=connection,
                    num_workers=concurrency, worker_class=worker_class,
                    queue_class=KueQueue, serializer=JSONSerializer,
@@ -373,7 +360,7 @@ class BackgroundWorker:
         QUEUE's connection must not decode responses.
         """
         self.queue = queue
-        self.job_functions = frozenset({function_path(function)})
+        self.job_functions = frozenset({kue.function_path(function)})
         self.thread: threading.Thread | None = None
         self.stopping = threading.Event()
         self.lock = threading.Lock()

@@ -2,10 +2,12 @@
 import subprocess
 import sys
 
+import click
 import pytest
+import redis
 
 from helpers import ROOT, script_env
-from queuing import connection
+from queuing import cli, connection
 
 PROGRAMS = {
     "returns": "print('done')",
@@ -14,6 +16,7 @@ PROGRAMS = {
     "redis": "import redis; raise redis.ConnectionError('gone')",
     "thread": "import threading, time; threading.Thread(target=lambda: 1 / 0)"
               ".start(); time.sleep(30)",
+    "pipe": "[print(n) for n in range(100000)]",
 }
 
 
@@ -43,3 +46,28 @@ def test_redis_url_defaults_to_the_original_address(monkeypatch):
 def test_redis_url_comes_from_the_environment(monkeypatch):
     monkeypatch.setenv("REDIS_URL", "redis://example:1/2")
     assert connection.redis_url() == "redis://example:1/2"
+
+
+def test_a_closed_pipe_ends_the_script_quietly_like_a_shell_tool(
+        closed_url):
+    source = ("from queuing import cli\n"
+              f"def main() -> None:\n    {PROGRAMS['pipe']}\n"
+              "cli.run(main)\n")
+    result = subprocess.run(
+        ["bash", "-c", f"{sys.executable} -c \"$0\" | head -2; "
+         "echo ${PIPESTATUS[0]} >&2", source], cwd=ROOT,
+        env=script_env(closed_url), capture_output=True, text=True,
+        timeout=20)
+    # 141: killed by SIGPIPE, as `seq 100000 | head -2` is.
+    assert (result.stdout, result.stderr) == ("0\n1\n", "141\n")
+
+
+def test_a_failing_flask_command_ends_on_one_line():
+    @cli.one_line_errors
+    def command() -> None:
+        """Fail the way a lost Redis does."""
+        raise redis.ConnectionError("Error 111 connecting")
+
+    with pytest.raises(click.ClickException) as error:
+        command()
+    assert error.value.format_message() == "Redis error: Error 111 connecting"

@@ -1,4 +1,6 @@
 """queuing.web: Express's res.json bodies and JSON-only errors for Flask."""
+import json
+
 import fakeredis
 import pytest
 from flask import Flask
@@ -11,11 +13,19 @@ def app() -> Flask:
     """Return a small app whose routes answer, fail and lose Redis."""
     application = Flask(__name__)
     web.json_errors(application)
+    acted = application.config["ACTED"] = []
 
     @application.get("/body")
     def body() -> object:
         """Answer a body whose keys are not in sorted order."""
         return web.json_response({"b": 1, "a": [1, "é"]}, 201)
+
+    @application.get("/act")
+    @web.action
+    def act() -> object:
+        """Do something that must happen only on GET."""
+        acted.append(True)
+        return web.json_response({"acted": len(acted)})
 
     @application.get("/redis")
     def redis_down() -> object:
@@ -66,3 +76,38 @@ def test_check_count_accepts_whole_numbers(value):
 def test_check_count_refuses_anything_else(value):
     with pytest.raises(ValueError, match="^stock must be a whole number"):
         web.check_count("stock", value)
+
+
+def test_head_never_runs_an_action_route(app):
+    http = app.test_client()
+    response = http.head("/act")
+    assert (response.status_code, response.content_type,
+            response.headers["Allow"]) == (405, "application/json",
+                                           "GET, OPTIONS")
+    assert app.config["ACTED"] == []
+    assert http.get("/act").get_data() == b'{"acted":1}'
+
+
+def test_head_still_answers_a_reading_route(app):
+    response = app.test_client().head("/body")
+    assert (response.status_code, response.content_type) == (
+        201, "application/json")
+
+
+@pytest.mark.parametrize("path, allowed", [
+    ("/body", b'{"allow":["GET","HEAD","OPTIONS"]}'),
+    ("/act", b'{"allow":["GET","OPTIONS"]}'),
+])
+def test_options_is_answered_as_json_without_acting(app, path, allowed):
+    response = app.test_client().options(path)
+    assert (response.status_code, response.content_type,
+            response.get_data()) == (200, "application/json", allowed)
+    assert response.headers["Allow"] == ", ".join(
+        json.loads(allowed)["allow"])
+    assert app.config["ACTED"] == []
+
+
+def test_options_on_an_unknown_route_is_a_json_404(app):
+    response = app.test_client().options("/nothing")
+    assert (response.status_code, response.get_data()) == (
+        404, b'{"error":"Not Found"}')
