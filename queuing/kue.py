@@ -18,6 +18,7 @@ is code that a worker would run.
 """
 import sys
 import threading
+import time
 from pathlib import Path
 from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
@@ -38,6 +39,9 @@ EVENTS_KEPT = 10_000
 # takes it: its keys expire only once it ended.
 FINISHED_KEPT = 500
 FAILED_KEPT = 24 * 3600
+# A creator waiting for events rides out a Redis restart this long, as
+# node-redis reconnects, before it gives up with one line.
+RECONNECT_WINDOW = 10.0
 ENDS = ("complete", "failed")
 
 
@@ -158,8 +162,17 @@ def read_events(connection: redis.Redis, queue_name: str, since: str
     reader can do other things between them; the generator never ends.
     """
     key = events_key(queue_name)
+    lost_since = None
     while True:
-        reply = connection.xread({key: since}, block=1000)
+        try:
+            reply = connection.xread({key: since}, block=1000)
+        except (redis.ConnectionError, redis.TimeoutError):
+            lost_since = lost_since or time.monotonic()
+            if time.monotonic() - lost_since > RECONNECT_WINDOW:
+                raise
+            time.sleep(0.2)  # then try again: Redis may be restarting
+            continue
+        lost_since = None
         if not reply:
             yield None
         for entry_id, fields in reply[0][1] if reply else []:
@@ -181,8 +194,11 @@ def job_events(connection: redis.Redis, queue_name: str,
     while pending:
         entry = next(events)
         if entry is None:
-            pending = {job_id for job_id in pending
-                       if Job.exists(job_id, connection=connection)}
+            try:
+                pending = {job_id for job_id in pending
+                           if Job.exists(job_id, connection=connection)}
+            except (redis.ConnectionError, redis.TimeoutError):
+                pass  # read_events rides the outage out, or gives up
             continue
         _, event = entry
         if event.job_id in pending:

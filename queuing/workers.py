@@ -19,7 +19,9 @@ them show as tracebacks, hangs or lost jobs when a learner presses Ctrl-C.
   os.system), or callbacks other than queuing.kue's, fails at once with a
   failed event, and nothing it names is imported or called;
 - fail a job whose hash cannot be read (tampered, half-deleted) with a
-  failed event, instead of dying on it and stranding it.
+  failed event, instead of dying on it and stranding it;
+- end the jobs of workers that died (queuing.recovery), at start and every
+  few seconds, and carry on through a Redis restart.
 
 ``BackgroundWorker`` is the worker a web server runs in a thread of its own
 (task 13's ``/process``).
@@ -42,6 +44,7 @@ from rq.timeouts import TimerDeathPenalty
 from rq.worker_pool import ForkProcess, WorkerPool, run_worker
 
 from queuing import kue
+from queuing.recovery import Recovery
 
 STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 # Set by a stop signal that comes before RQ has installed its handlers. A
@@ -55,6 +58,8 @@ KUE_CALLBACKS = frozenset(f"{kue.__name__}.{callback.__name__}" for callback
                           in (kue.on_complete, kue.on_failed, kue.on_stopped))
 # An unreadable job's hash is kept this long, for a look, then expires.
 UNREADABLE_KEPT = 24 * 3600
+# A worker's heartbeat: its key outlives a silent worker by 60 s more.
+WORKER_TTL = 20
 
 
 def describe(error: BaseException) -> str:
@@ -109,6 +114,15 @@ class KueRules:
 
     job_functions: frozenset[str] = frozenset()
     queue_class = KueQueue
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """Make the worker, with a heartbeat every few seconds.
+
+        RQ's default (a 405 s wait for a job between two heartbeats) lets a
+        dead worker look alive for 7 minutes.
+        """
+        kwargs.setdefault("worker_ttl", WORKER_TTL)
+        super().__init__(*args, **kwargs)
 
     def validate_queues(self) -> None:
         """Accept any RQ queue: KueQueue only changes how jobs are read."""
@@ -242,6 +256,20 @@ class KuePool(WorkerPool):
         """Make a pool whose workers, first or replacements, log at LEVEL."""
         super().__init__(*args, **kwargs)
         self.logging_level = logging_level
+        self.recoveries = [Recovery(queue) for queue in self.queues]
+
+    def check_workers(self, respawn: bool = True) -> None:
+        """Replace dead workers, and end the jobs they left, as RQ does not.
+
+        Recovery runs in the pool's own process, which lives on while its
+        workers die and come back.
+        """
+        super().check_workers(respawn)
+        for recovery in self.recoveries:
+            try:
+                recovery.run_if_due()
+            except redis.RedisError:
+                pass  # Redis is away: the workers say so; next time
 
     def get_worker_process(self, name: str, burst: bool, _sleep: float = 0,
                            logging_level: str = "INFO") -> BaseProcess:
@@ -331,11 +359,16 @@ class ThreadWorker(KueRules, SimpleWorker):
     death_penalty_class = TimerDeathPenalty
 
     def __init__(self, *args: Any, stopping: threading.Event,
-                 job_functions: frozenset[str], **kwargs: Any) -> None:
-        """Make a worker of JOB_FUNCTIONS that ends once STOPPING is set."""
+                 job_functions: frozenset[str], recovery: Recovery,
+                 **kwargs: Any) -> None:
+        """Make a worker of JOB_FUNCTIONS that ends once STOPPING is set.
+
+        It runs RECOVERY between two waits for a job.
+        """
         super().__init__(*args, **kwargs)
         self.stopping = stopping
         self.job_functions = job_functions
+        self.recovery = recovery
 
     def _install_signal_handlers(self) -> None:
         """Leave signals to the server."""
@@ -345,6 +378,7 @@ class ThreadWorker(KueRules, SimpleWorker):
                                      ) -> Any:
         """Wait for a job a second at a time; None (stop) once stopping."""
         while not self.stopping.is_set():
+            self.recovery.run_if_due()
             result = super().dequeue_job_and_maintain_ttl(1, 1)
             if result is not None:
                 return result
@@ -373,12 +407,26 @@ class BackgroundWorker:
                 self.thread.start()
 
     def work(self) -> None:
-        """Run the worker until close()."""
+        """Run a worker until close(); a lost Redis only pauses it.
+
+        RQ's worker ends on some Redis errors (and raises on others): each
+        time, the next worker takes over once Redis answers again, and the
+        dead one's jobs are recovered.
+        """
         level = setup_logging()
-        ThreadWorker([self.queue], connection=self.queue.connection,
-                     serializer=JSONSerializer, stopping=self.stopping,
-                     job_functions=self.job_functions
-                     ).work(logging_level=level)
+        recovery = Recovery(self.queue)
+        while not self.stopping.is_set():
+            worker = ThreadWorker(
+                [self.queue], connection=self.queue.connection,
+                serializer=JSONSerializer, stopping=self.stopping,
+                job_functions=self.job_functions, recovery=recovery)
+            try:
+                worker.work(logging_level=level)
+            except redis.RedisError as error:
+                worker.log.error("Worker stopped on a Redis error: %s; "
+                                 "starting another", error)
+            recovery.known_dead.add(worker.name)
+            self.stopping.wait(1)
 
     def close(self) -> None:
         """Stop the worker, waiting a little for its thread to end."""

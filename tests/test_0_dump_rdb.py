@@ -17,11 +17,16 @@ def test_crc64_matches_the_check_value_redis_tests_against():
 def test_dump_rdb_is_rdb_version_9_so_redis_6_2_can_load_it():
     # Redis 6.2 loads RDB versions up to 9; Redis 7 saves version 10.
     assert RDB_VERSION == 9
-    assert DUMP.read_bytes()[:9] == b"REDIS0009"
+    assert DUMP.read_bytes()[:9] == b"REDIS0009", (
+        "dump.rdb was rewritten by a newer Redis: `git checkout -- dump.rdb`")
 
 
 def test_dump_rdb_holds_exactly_holberton_school():
-    assert DUMP.read_bytes() == make_rdb({"Holberton": "School"})
+    assert DUMP.read_bytes() == make_rdb({"Holberton": "School"}), (
+        "dump.rdb was changed, often by a redis-server started in this "
+        "folder that saved on exit: restore it with "
+        "`git checkout -- dump.rdb`, and give redis-server a --dir of its "
+        "own (README, task 0)")
 
 
 def test_a_server_started_on_dump_rdb_answers_school(

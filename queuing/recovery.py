@@ -1,0 +1,167 @@
+"""Jobs whose worker died: found, and each ended once.
+
+Kue kept a job "active" until its worker said done. RQ moves a job it takes
+into the queue's intermediate list, then into its started registry while it
+runs; when the worker dies there (kill -9, a crash, Redis lost under it),
+RQ notices only once heartbeats expire and its maintenance comes round:
+jobs stranded for up to 13 minutes, creators waiting all that time, dead
+workers listed by ``rq info`` for 7. ``Recovery`` runs in every processor
+(and in the web server's worker) when it starts and every few seconds:
+
+- a worker is dead when it ran on this machine and its process is gone, or
+  when it is known dead (the web server's own worker thread that failed),
+  or when its heartbeat key expired;
+- a job that a dead worker had started fails with ABANDONED as its message
+  and a failed event: it may have run in part, so it is not run again;
+- a job taken from the queue but never started goes back to the front of
+  the queue (it never ran), once it has sat there for GRACE seconds;
+- a dead worker's registration is removed, so ``rq info`` stops listing it.
+
+A Redis lock makes one recovery at a time per queue, and each step takes
+its job out of RQ's lists atomically first, so a job is ended or requeued
+by one process only.
+"""
+import os
+import socket
+import time
+
+import redis
+from rq import Queue, Worker
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+from rq.job_lifecycle import record_job_failure
+from rq.serializers import JSONSerializer
+
+from queuing import kue
+
+ABANDONED = "Abandoned: its worker stopped while the job ran"
+# Seconds between two recoveries, and before a taken job counts as lost.
+INTERVAL = 5.0
+GRACE = 5.0
+LOCK_KEY = "kue:recovery:{queue_name}"
+# KEYS: the intermediate list, the queue. Puts the job back at the front,
+# unless somebody else moved it first.
+REQUEUE_SCRIPT = """
+if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 1 then
+    redis.call('LPUSH', KEYS[2], ARGV[1])
+    return 1
+end
+return 0
+"""
+
+
+def process_exists(pid: int) -> bool:
+    """Tell whether a process PID runs on this machine."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Recovery:
+    """Find and end the jobs of dead workers on one queue."""
+
+    def __init__(self, queue: Queue) -> None:
+        """Recover QUEUE's jobs (its connection must not decode)."""
+        self.queue = queue
+        self.connection = queue.connection
+        self.known_dead: set[str] = set()
+        self.taken_since: dict[str, float] = {}
+        self.last_run = float("-inf")
+        self.requeue = self.connection.register_script(REQUEUE_SCRIPT)
+
+    def run_if_due(self) -> None:
+        """Recover now if INTERVAL seconds passed since the last time."""
+        if time.monotonic() - self.last_run >= INTERVAL:
+            self.run()
+
+    def run(self) -> None:
+        """Recover the queue's abandoned and lost jobs, and dead workers."""
+        self.last_run = time.monotonic()
+        lock = self.connection.lock(
+            LOCK_KEY.format(queue_name=self.queue.name), timeout=30,
+            blocking=False)
+        if not lock.acquire():
+            return
+        try:
+            alive = self.bury_dead_workers()
+            started = self.fail_abandoned(alive)
+            self.requeue_lost(started)
+        finally:
+            try:
+                lock.release()
+            except redis.exceptions.LockError:
+                pass  # it expired: the next run takes it again
+
+    def bury_dead_workers(self) -> set[str]:
+        """Unregister the queue's dead workers; return the live ones' names."""
+        here = socket.gethostname()
+        alive = set()
+        for worker in Worker.all(queue=self.queue):
+            dead = (worker.name in self.known_dead
+                    or worker.death_date is not None
+                    or (worker.hostname == here and worker.pid
+                        and not process_exists(worker.pid)))
+            if dead:
+                worker.register_death()
+            else:
+                alive.add(worker.name)
+        return alive
+
+    def fail_abandoned(self, alive: set[str]) -> set[str]:
+        """Fail the started jobs of workers not in ALIVE; return the rest."""
+        registry = self.queue.started_job_registry
+        running = set()
+        for job_id, execution_id in registry.get_job_and_execution_ids(
+                cleanup=False):
+            execution_key = f"rq:execution:{job_id}:{execution_id}"
+            worker_name = self.connection.hget(execution_key, "worker_name")
+            if worker_name and worker_name.decode() in alive:
+                running.add(job_id)
+                continue
+            # Whoever removes the entry ends the job: exactly one process.
+            if self.connection.zrem(registry.key,
+                                    f"{job_id}:{execution_id}"):
+                self.fail(job_id, execution_key)
+        return running
+
+    def fail(self, job_id: str, execution_key: str) -> None:
+        """Fail the abandoned job JOB_ID with a failed event."""
+        try:
+            job = Job.fetch(job_id, connection=self.connection,
+                            serializer=JSONSerializer)
+        except NoSuchJobError:
+            return
+        if job.get_status(refresh=False) != JobStatus.STARTED:
+            return  # it never began: requeue_lost puts it back
+        with self.connection.pipeline() as pipeline:
+            record_job_failure(job, ABANDONED, pipeline)
+            pipeline.delete(execution_key)
+            pipeline.lrem(self.queue.intermediate_queue_key, 1, job_id)
+            pipeline.execute()
+        kue.emit(job, "failed", ABANDONED)
+
+    def requeue_lost(self, started: set[str]) -> None:
+        """Put back jobs taken but never started, after GRACE seconds.
+
+        A worker moves a job from the intermediate list to the started
+        registry within milliseconds; one still there GRACE seconds later
+        was taken by a worker that died before it began.
+        """
+        intermediate = self.queue.intermediate_queue_key
+        now = time.monotonic()
+        taken = {job_id.decode() for job_id in
+                 self.connection.lrange(intermediate, 0, -1)} - started
+        self.taken_since = {job_id: self.taken_since.get(job_id, now)
+                            for job_id in taken}
+        for job_id, since in self.taken_since.items():
+            if now - since < GRACE:
+                continue
+            if not self.connection.exists(Job.key_for(job_id)):
+                self.connection.lrem(intermediate, 1, job_id)
+            else:
+                self.requeue(keys=[intermediate, self.queue.key],
+                             args=[job_id])
