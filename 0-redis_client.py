@@ -5,11 +5,12 @@ The Node original, 0-redis_client.js, called redis.createClient() and logged
 from the client's 'connect' and 'error' events. redis-py connects lazily, so
 here a PING proves the connection. The later scripts reuse connect().
 """
+from queuing import cli  # first, for a quiet Ctrl-C
+
 import sys
 
 import redis
 
-from queuing import cli
 from queuing.connection import redis_url
 
 

@@ -5,9 +5,10 @@ The Node original, 1-redis_op.js, wrote with client.set(key, value,
 redis.print) and read with client.get(key, callback). redis-py returns the
 reply instead of calling back, so print_reply plays the part of redis.print.
 """
+from queuing import cli  # first, for a quiet Ctrl-C
+
 import redis
 
-from queuing import cli
 from queuing.connection import default_client
 
 connect = __import__("0-redis_client").connect

@@ -19,13 +19,14 @@ Serve it with the script, or:
     flask --app '100-seat:create_app()' init-seats
     gunicorn -w 2 -k gthread -b 127.0.0.1:1245 '100-seat:create_app()'
 """
+from queuing import cli, kue, workers  # first, for a quiet Ctrl-C
+
 import sys
 
 import redis
 from flask import Flask, Response
 from rq import get_current_job
 
-from queuing import cli, kue, workers
 from queuing.connection import client, default_client
 from queuing.web import (action, check_count, json_errors, json_response,
                          listen)

@@ -6,12 +6,13 @@ util.promisify so that displaySchoolValue could be an async function. Python's
 counterpart is redis-py's asyncio client: its commands are coroutines, so
 display_school_value is one too.
 """
+from queuing import cli  # first, for a quiet Ctrl-C
+
 import asyncio
 
 import redis
 import redis.asyncio
 
-from queuing import cli
 from queuing.connection import redis_url
 
 connect = __import__("0-redis_client").connect

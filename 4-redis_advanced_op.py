@@ -5,9 +5,10 @@ The Node original, 4-redis_advanced_op.js, called client.hset once per field
 with redis.print as the callback, then logged client.hgetall's object. Here
 each HSET reply is printed the same way, and HGETALL comes back as a dict.
 """
+from queuing import cli  # first, for a quiet Ctrl-C
+
 import redis
 
-from queuing import cli
 from queuing.connection import default_client
 
 connect = __import__("0-redis_client").connect

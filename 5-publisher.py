@@ -6,11 +6,12 @@ set its own setTimeout, so every delay counted from the start of the script.
 publish_message does the same with a threading.Timer that it starts and
 returns, and main waits for the four timers before it exits.
 """
+from queuing import cli  # first, for a quiet Ctrl-C
+
 import threading
 
 import redis
 
-from queuing import cli
 from queuing.connection import default_client
 
 connect = __import__("0-redis_client").connect

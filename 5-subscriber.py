@@ -5,9 +5,10 @@ The Node original, 5-subscriber.js, subscribed a client to "holberton school
 channel", logged every message, and on KILL_SERVER unsubscribed and quit.
 redis-py gives a PubSub object whose listen() yields the messages in order.
 """
+from queuing import cli  # first, for a quiet Ctrl-C
+
 import redis
 
-from queuing import cli
 from queuing.connection import default_client
 
 connect = __import__("0-redis_client").connect

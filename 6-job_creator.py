@@ -7,10 +7,10 @@ and logged from the job's 'complete' and 'failed' events. RQ is this port's
 Kue: the job type is an RQ queue, and the job runs the processor's function
 with the data. queuing.kue gives the jobs Kue's ids and events.
 """
+from queuing import cli, kue  # first, for a quiet Ctrl-C
+
 from rq import Queue
 from rq.job import Job
-
-from queuing import cli, kue
 
 connect = __import__("0-redis_client").connect
 

@@ -7,7 +7,7 @@ sendNotification, then called done(). Here RQ workers listen on the queue
 and call process_notification with each job's data: returning is Kue's
 done(), raising an exception is done(error). It runs until Ctrl-C.
 """
-from queuing import cli, workers
+from queuing import cli, workers  # first, for a quiet Ctrl-C
 
 connect = __import__("0-redis_client").connect
 

@@ -7,7 +7,7 @@ and 'progress' events. Here the jobs are RQ jobs, with Kue's ids and
 events from queuing.kue: the creator prints every event of its jobs as the
 workers record them, then exits once all of them have ended.
 """
-from queuing import cli, kue
+from queuing import cli, kue  # first, for a quiet Ctrl-C
 
 connect = __import__("0-redis_client").connect
 

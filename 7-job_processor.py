@@ -8,10 +8,10 @@ and otherwise reported 50% and sent. Here two RQ workers share the queue,
 kue.report_progress records the percentage for the creator to print, and a
 raised exception fails the job with its message.
 """
+from queuing import cli, kue, workers  # first, for a quiet Ctrl-C
+
 from rq import get_current_job
 from rq.job import Job
-
-from queuing import cli, kue, workers
 
 connect = __import__("0-redis_client").connect
 

@@ -9,10 +9,10 @@ queue's connection, prints their ids, and prints their events from a
 background thread for as long as the process lives, without making its
 caller wait.
 """
+from queuing import cli, kue  # first, for a quiet Ctrl-C
+
 from rq import Queue
 from rq.job import Job
-
-from queuing import cli, kue
 
 connect = __import__("0-redis_client").connect
 

@@ -13,10 +13,11 @@ both take the last unit. Here taking one unit is a single Lua script, which
 Redis runs atomically, so an item with stock N confirms exactly N
 reservations, however many requests and server processes there are.
 """
+from queuing import cli, connection  # first, for a quiet Ctrl-C
+
 import redis
 from flask import Flask, Response
 
-from queuing import cli, connection
 from queuing.connection import default_client
 from queuing.web import (action, check_count, json_errors, json_response,
                          serve)

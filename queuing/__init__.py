@@ -9,5 +9,35 @@ machinery they share, one module per concern:
 - ``kue``: Kue's job ids and job events on top of RQ;
 - ``workers``: RQ workers hardened to run Kue's ``queue.process``, and the
   worker a web server runs in a thread;
+- ``recovery``: the jobs of workers that died, each ended once;
 - ``web``: Express's ``res.json`` bodies and JSON-only errors for Flask.
+
+A numbered script imports this package first. When the script was started
+from the shell, a Ctrl-C from then on, while Python is still importing the
+libraries, ends it quietly (Python would print a KeyboardInterrupt
+traceback); ``cli.run`` takes over once the script's main begins.
 """
+# Only modules that Python has loaded already, or that are built in: the
+# point is to act before the slow imports.
+import _signal
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _end_quietly(signum: int, frame: object) -> None:
+    """End the process at once with status 0: nothing has started yet."""
+    os._exit(0)
+
+
+def _started_from_the_shell() -> bool:
+    """Tell whether the program is one of the numbered scripts at ROOT."""
+    program = sys.argv[0] if sys.argv else ""
+    name = os.path.basename(program)
+    return (name[:1].isdigit() and name.endswith(".py")
+            and os.path.dirname(os.path.abspath(program)) == ROOT)
+
+
+if _started_from_the_shell():
+    _signal.signal(_signal.SIGINT, _end_quietly)

@@ -59,6 +59,7 @@ def stop(signum: int, frame: Any) -> NoReturn:
 def run(main: Callable[[], Any]) -> None:
     """Run a script's MAIN the way every script here should end."""
     sys.stdout.reconfigure(line_buffering=True)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, stop)
     threading.excepthook = lambda hook_args: fail(hook_args.exc_value)
     try:

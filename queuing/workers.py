@@ -37,6 +37,7 @@ from typing import Any
 
 import redis
 from rq import Queue, SimpleWorker, Worker
+from rq.exceptions import StopRequested
 from rq.job import Job
 from rq.utils import now
 from rq.serializers import JSONSerializer
@@ -193,10 +194,21 @@ def remember_stop(signum: int, frame: Any) -> None:
 class KueWorker(KueRules, Worker):
     """An RQ worker that stops promptly and reports killed work horses."""
 
+    torn_down = False
+
     def work(self, *args: Any, **kwargs: Any) -> bool:
-        """Work as RQ does, without the scheduler process."""
+        """Work as RQ does, without the scheduler process.
+
+        A stop signal that lands just outside RQ's loop (as its handlers are
+        installed, or as it tears down) raises RQ's StopRequested where
+        nothing catches it: here it only means that the worker stops.
+        """
         kwargs["with_scheduler"] = False
-        return super().work(*args, **kwargs)
+        try:
+            return super().work(*args, **kwargs)
+        except StopRequested:
+            self.teardown()
+            return False
 
     def _install_signal_handlers(self) -> None:
         """Install RQ's handlers, then honour a stop that came before them.
@@ -204,9 +216,24 @@ class KueWorker(KueRules, Worker):
         RQ registers a worker in Redis before it handles signals; a Ctrl-C in
         between would otherwise kill it with a traceback, or be lost.
         """
-        super()._install_signal_handlers()
+        try:
+            super()._install_signal_handlers()
+        except StopRequested:  # a signal between the two handlers
+            self._stop_requested = True
         if early_stop_requested:
             self._stop_requested = True
+
+    def teardown(self) -> None:
+        """Unregister and unsubscribe once, deaf to further stop signals.
+
+        The worker is stopping already; a second Ctrl-C would interrupt RQ's
+        cleanup with StopRequested, leaving the worker registered.
+        """
+        for signal_number in STOP_SIGNALS:
+            signal.signal(signal_number, signal.SIG_IGN)
+        if not self.torn_down:
+            self.torn_down = True
+            super().teardown()
 
     def subscribe(self) -> None:
         """Start RQ's pubsub thread with SIGINT and SIGTERM blocked in it.
