@@ -11,7 +11,10 @@ them show as tracebacks, hangs or lost jobs when a learner presses Ctrl-C.
 - run without RQ's scheduler process (these jobs are never scheduled for
   later, and a scheduler forked while the worker starts could miss its
   stop signal, leaving the pool waiting for it forever);
-- report a job whose process was killed as failed, so its creator hears;
+- run each job in the worker's own process, as Kue did, instead of RQ's
+  fork per job (several times the throughput); a job that kills that
+  process is still reported failed (the pool recovers the dead worker's
+  job at once, and starts another worker);
 - log one line per record on stderr, errors only (RQ_LOGGING_LEVEL=INFO
   shows everything), keeping stdout for the task's own lines;
 - run only the job function they were given, as Kue ran only the function
@@ -36,13 +39,13 @@ from multiprocessing.process import BaseProcess
 from typing import Any
 
 import redis
-from rq import Queue, SimpleWorker, Worker
+from rq import Queue, SimpleWorker
 from rq.exceptions import StopRequested
 from rq.job import Job
 from rq.utils import now
 from rq.serializers import JSONSerializer
 from rq.timeouts import TimerDeathPenalty
-from rq.worker_pool import ForkProcess, WorkerPool, run_worker
+from rq.worker_pool import ForkProcess, WorkerData, WorkerPool, run_worker
 
 from queuing import kue
 from queuing.recovery import Recovery
@@ -191,8 +194,8 @@ def remember_stop(signum: int, frame: Any) -> None:
     early_stop_requested = True
 
 
-class KueWorker(KueRules, Worker):
-    """An RQ worker that stops promptly and reports killed work horses."""
+class KueWorker(KueRules, SimpleWorker):
+    """An RQ worker that runs jobs in its own process and stops promptly."""
 
     torn_down = False
 
@@ -250,16 +253,6 @@ class KueWorker(KueRules, Worker):
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
-    def handle_work_horse_killed(self, job: Job, retpid: int, ret_val: int,
-                                 rusage: Any) -> None:
-        """Record the failed event, then let RQ fail the job as usual.
-
-        RQ fails such a job without calling its failure callback, so without
-        this the creator would never hear that the job ended.
-        """
-        kue.emit(job, "failed", "Work-horse terminated unexpectedly")
-        super().handle_work_horse_killed(job, retpid, ret_val, rusage)
-
 
 def run_pool_worker(*args: Any, **kwargs: Any) -> None:
     """Run one worker of the pool; a lost Redis ends it with one log line.
@@ -314,6 +307,20 @@ class KuePool(WorkerPool):
         super()._install_signal_handlers()
         if early_stop_requested:
             self.request_stop()
+
+    def handle_dead_worker(self, worker_data: WorkerData) -> None:
+        """Forget a worker process that ended, and recover its job at once.
+
+        A job that killed its worker (os._exit, a signal, a crash) was
+        started by that worker: it fails now, with a failed event.
+        """
+        super().handle_dead_worker(worker_data)
+        for recovery in self.recoveries:
+            recovery.known_dead.add(worker_data.name)
+            try:
+                recovery.run()
+            except redis.RedisError:
+                pass  # Redis is away: the next check recovers it
 
 
 class OneLineFormatter(logging.Formatter):

@@ -11,21 +11,39 @@ from rq import SimpleWorker
 from rq.serializers import JSONSerializer
 
 from helpers import Script, wait_until
-from queuing import kue, workers
+from queuing import kue, recovery, workers
 
 
-def test_a_killed_work_horse_still_reports_the_failure(real_redis):
+# A processor whose job function is signal.raise_signal: a job can kill it.
+KILLER = """
+import signal
+from queuing import cli, connection, workers
+cli.run(lambda: workers.process("killer", 1, signal.raise_signal,
+                                connection.client(decode_responses=False)))
+"""
+
+
+def test_a_job_that_kills_its_worker_fails_and_a_new_worker_comes(
+        real_redis):
     connection = redis.Redis.from_url(real_redis)
-    queue = kue.queue_for("push_notification_code", connection)
-    # The job's function kills the process that runs it, like kill -9.
-    job = kue.create_job(queue, "signal.raise_signal", signal.SIGKILL)
-    worker = workers.KueWorker([queue], connection=connection,
-                               serializer=JSONSerializer)
-    worker.job_functions = frozenset({"signal.raise_signal"})
-    worker.work(burst=True, logging_level="CRITICAL")
-    assert list(kue.job_events(connection, queue.name, [job.id])) == [
-        kue.JobEvent(job.id, "failed", "Work-horse terminated unexpectedly")]
-    assert job.get_status(refresh=True) == "failed"
+    processor = Script("killer", real_redis,
+                       command=[sys.executable, "-c", KILLER])
+    try:
+        wait_until(lambda: connection.scard("rq:workers:killer") == 1,
+                   message="the killer's worker")
+        first = connection.smembers("rq:workers:killer")
+        queue = kue.queue_for("killer", connection)
+        # The job kills the process that runs it, like kill -9.
+        job = kue.create_job(queue, signal.raise_signal, signal.SIGKILL)
+        assert list(kue.job_events(connection, queue.name, [job.id])) == [
+            kue.JobEvent(job.id, "failed", recovery.ABANDONED)]
+        assert job.get_status(refresh=True) == "failed"
+        wait_until(lambda: len(connection.smembers("rq:workers:killer")
+                               - first) == 1, message="a new worker")
+        assert connection.smembers("rq:workers:killer") & first == set()
+        assert processor.stop(signal.SIGINT, group=True)[0] == 0
+    finally:
+        processor.kill()
 
 
 def test_rq_logs_go_to_stderr_one_line_each(capsys, monkeypatch):
