@@ -76,19 +76,29 @@ def new_job_id(connection: redis.Redis) -> str:
     return str(connection.incr(JOB_IDS_KEY))
 
 
-def emit(job: Job, event: str, value: object = "") -> None:
-    """Append EVENT (with VALUE) for JOB to its queue's event stream."""
-    job.connection.xadd(events_key(job.origin),
-                        {"job": job.id, "event": event, "value": str(value)},
-                        maxlen=EVENTS_KEPT, approximate=True)
+def emit(job: Job, event: str, value: object = "",
+         connection: redis.Redis | None = None) -> None:
+    """Append EVENT (with VALUE) for JOB to its queue's event stream.
+
+    CONNECTION (a pipeline, say) defaults to the job's.
+    """
+    (connection or job.connection).xadd(
+        events_key(job.origin),
+        {"job": job.id, "event": event, "value": str(value)},
+        maxlen=EVENTS_KEPT, approximate=True)
 
 
 def report_progress(job: Job, completed: int, total: int) -> None:
-    """Record JOB's progress as an integer percentage, like Kue's progress."""
+    """Record JOB's progress as an integer percentage, like Kue's progress.
+
+    The job's meta and the event go to Redis in one round trip.
+    """
     percentage = min(100, completed * 100 // total)
     job.meta["progress"] = percentage
-    job.save_meta()
-    emit(job, "progress", percentage)
+    with job.connection.pipeline(transaction=False) as pipeline:
+        pipeline.hset(job.key, "meta", job.serializer.dumps(job.meta))
+        emit(job, "progress", percentage, pipeline)
+        pipeline.execute()
 
 
 def on_complete(job: Job, connection: redis.Redis, result: Any) -> None:

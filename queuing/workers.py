@@ -34,6 +34,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 from multiprocessing.process import BaseProcess
 from typing import Any
@@ -64,6 +65,9 @@ KUE_CALLBACKS = frozenset(f"{kue.__name__}.{callback.__name__}" for callback
 UNREADABLE_KEPT = 24 * 3600
 # A worker's heartbeat: its key outlives a silent worker by 60 s more.
 WORKER_TTL = 20
+# RQ sends a heartbeat (three commands) up to five times per job; one a
+# second is plenty for a key that lives 80 s.
+HEARTBEAT_EVERY = 1.0
 
 
 def describe(error: BaseException) -> str:
@@ -127,6 +131,33 @@ class KueRules:
         """
         kwargs.setdefault("worker_ttl", WORKER_TTL)
         super().__init__(*args, **kwargs)
+
+    def heartbeat(self, timeout: int | None = None,
+                  pipeline: Any = None) -> None:
+        """Send RQ's heartbeat, at most once a second unless it says more.
+
+        One that asks for a longer TIMEOUT than the last, or that goes in a
+        PIPELINE with other commands, is always sent.
+        """
+        last = getattr(self, "last_heartbeat", None)
+        if (pipeline is None and last is not None
+                and (timeout or 0) <= self.worker_ttl + 60
+                and (now() - last).total_seconds() < HEARTBEAT_EVERY):
+            return
+        super().heartbeat(timeout, pipeline)
+
+    def set_state(self, state: str, pipeline: Any = None) -> None:
+        """Record the worker's state, unless Redis has it already."""
+        if pipeline is None and state == getattr(self, "_state", None):
+            return
+        super().set_state(state, pipeline)
+
+    def check_for_suspension(self, burst: bool) -> None:
+        """Check RQ's suspension flag once a second, not before every job."""
+        checked = getattr(self, "suspension_checked", float("-inf"))
+        if time.monotonic() - checked >= HEARTBEAT_EVERY:
+            self.suspension_checked = time.monotonic()
+            super().check_for_suspension(burst)
 
     def validate_queues(self) -> None:
         """Accept any RQ queue: KueQueue only changes how jobs are read."""
