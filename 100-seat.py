@@ -37,18 +37,21 @@ QUEUE_NAME = "reserve_seat"
 SEATS_KEY = "available_seats"
 ENABLED_KEY = "reservation_enabled"
 INITIAL_SEATS = 50
-# KEYS: available_seats, reservation_enabled. Returns the seats left after
-# taking one (closing reservations at 0), or -1 when there was none.
+# The seats left after job ID took one, kept a day: a job run again (its
+# worker died, see queuing/recovery.py) takes no second seat.
+TAKEN_KEY = "reserve_seat:taken:{job_id}"
+# KEYS: available_seats, reservation_enabled, reserve_seat:taken:ID. Returns
+# the seats left after taking one (closing reservations at 0), or -1 when
+# there was none.
 TAKE_SEAT_SCRIPT = """
+local taken = redis.call('GET', KEYS[3])
+if taken then return tonumber(taken) end
 local left = tonumber(redis.call('GET', KEYS[1]) or '0')
-if left < 1 then
-    return -1
-end
+if left < 1 then return -1 end
 left = left - 1
 redis.call('SET', KEYS[1], left)
-if left == 0 then
-    redis.call('SET', KEYS[2], '0')
-end
+redis.call('SET', KEYS[3], left, 'EX', 86400)
+if left == 0 then redis.call('SET', KEYS[2], '0') end
 return left
 """
 
@@ -70,10 +73,7 @@ def get_current_available_seats(client: redis.Redis | None = None
 
 def open_reservations(client: redis.Redis) -> None:
     """Set 50 available seats and enable reservations, as a launch does."""
-    with client.pipeline() as pipeline:
-        pipeline.set(SEATS_KEY, INITIAL_SEATS)
-        pipeline.set(ENABLED_KEY, "1")
-        pipeline.execute()
+    client.mset({SEATS_KEY: INITIAL_SEATS, ENABLED_KEY: "1"})
 
 
 def reservation_enabled(client: redis.Redis) -> bool:
@@ -87,9 +87,10 @@ def reserve_a_seat(data: dict) -> int:
     Return the seats left; the job fails with "Not enough seats available"
     when none is left.
     """
-    connection = get_current_job().connection
-    take_seat = connection.register_script(TAKE_SEAT_SCRIPT)
-    left = take_seat(keys=[SEATS_KEY, ENABLED_KEY])
+    job = get_current_job()
+    take_seat = job.connection.register_script(TAKE_SEAT_SCRIPT)
+    left = take_seat(keys=[SEATS_KEY, ENABLED_KEY,
+                           TAKEN_KEY.format(job_id=job.id)])
     if left < 0:
         raise RuntimeError("Not enough seats available")
     return left

@@ -11,8 +11,11 @@ workers listed by ``rq info`` for 7. ``Recovery`` runs in every processor
 - a worker is dead when it ran on this machine and its process is gone, or
   when it is known dead (the web server's own worker thread that failed),
   or when its heartbeat key expired;
-- a job that a dead worker had started fails with ABANDONED as its message
-  and a failed event: it may have run in part, so it is not run again;
+- a job that a dead worker had started goes back to the front of the queue
+  and runs again, once (RERUNS): a job may thus run twice, and a job
+  function should be safe to run again (the seat job of task 13 is). If
+  its worker dies again, the job fails with ABANDONED and a failed event,
+  which also ends a job that kills whichever worker runs it;
 - a job taken from the queue but never started goes back to the front of
   the queue (it never ran), once it has sat there for GRACE seconds;
 - a dead worker's registration is removed, so ``rq info`` stops listing it.
@@ -34,7 +37,10 @@ from rq.serializers import JSONSerializer
 
 from queuing import kue
 
-ABANDONED = "Abandoned: its worker stopped while the job ran"
+ABANDONED = "Abandoned: its worker stopped twice while it ran"
+# How many times a job whose worker died runs again before it fails.
+RERUNS = 1
+RERUNS_META = "kue_reruns"
 # Seconds between two recoveries, and before a taken job counts as lost.
 INTERVAL = 5.0
 GRACE = 5.0
@@ -88,7 +94,7 @@ class Recovery:
             return
         try:
             alive = self.bury_dead_workers()
-            started = self.fail_abandoned(alive)
+            started = self.end_abandoned(alive)
             self.requeue_lost(started)
         finally:
             try:
@@ -111,8 +117,11 @@ class Recovery:
                 alive.add(worker.name)
         return alive
 
-    def fail_abandoned(self, alive: set[str]) -> set[str]:
-        """Fail the started jobs of workers not in ALIVE; return the rest."""
+    def end_abandoned(self, alive: set[str]) -> set[str]:
+        """Rerun or fail the started jobs of workers not in ALIVE.
+
+        Return the ids of the jobs that live workers run.
+        """
         registry = self.queue.started_job_registry
         running = set()
         for job_id, execution_id in registry.get_job_and_execution_ids(
@@ -125,11 +134,11 @@ class Recovery:
             # Whoever removes the entry ends the job: exactly one process.
             if self.connection.zrem(registry.key,
                                     f"{job_id}:{execution_id}"):
-                self.fail(job_id, execution_key)
+                self.rerun_or_fail(job_id, execution_key)
         return running
 
-    def fail(self, job_id: str, execution_key: str) -> None:
-        """Fail the abandoned job JOB_ID with a failed event."""
+    def rerun_or_fail(self, job_id: str, execution_key: str) -> None:
+        """Queue the abandoned job JOB_ID again, or fail it the second time."""
         try:
             job = Job.fetch(job_id, connection=self.connection,
                             serializer=JSONSerializer)
@@ -137,12 +146,20 @@ class Recovery:
             return
         if job.get_status(refresh=False) != JobStatus.STARTED:
             return  # it never began: requeue_lost puts it back
+        reruns = int(job.meta.get(RERUNS_META, 0))
         with self.connection.pipeline() as pipeline:
-            record_job_failure(job, ABANDONED, pipeline)
             pipeline.delete(execution_key)
             pipeline.lrem(self.queue.intermediate_queue_key, 1, job_id)
+            if reruns < RERUNS:
+                job.meta[RERUNS_META] = reruns + 1
+                pipeline.hset(job.key, "meta", job.serializer.dumps(job.meta))
+                job.set_status(JobStatus.QUEUED, pipeline=pipeline)
+                pipeline.lpush(self.queue.key, job_id)
+            else:
+                record_job_failure(job, ABANDONED, pipeline)
             pipeline.execute()
-        kue.emit(job, "failed", ABANDONED)
+        if reruns >= RERUNS:
+            kue.emit(job, "failed", ABANDONED)
 
     def requeue_lost(self, started: set[str]) -> None:
         """Put back jobs taken but never started, after GRACE seconds.

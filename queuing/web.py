@@ -17,8 +17,10 @@ keys, and its error pages are HTML. This module gives the web tasks:
   (127.0.0.1:1245), the port taken before anything else happens;
 - ``check_count``: the input check the original functions never made.
 """
+import errno
 import json
 import os
+import socket
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -30,6 +32,8 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 1245
+# Connections the kernel queues while every server thread is busy.
+LISTEN_BACKLOG = 1024
 
 
 def json_response(body: Any, status: int = 200) -> Response:
@@ -94,12 +98,21 @@ def json_errors(app: Flask) -> None:
 def listen(app: Flask) -> BaseWSGIServer:
     """Take $HOST:$PORT (default 127.0.0.1:1245) for APP; return the server.
 
-    When the port is taken, this says so on stderr and exits 1. Nothing is
-    served until serve_forever() is called on the server.
+    When the port is taken (or cannot be had), this says so in one line on
+    stderr and exits 1. Nothing is served until serve_forever() is called.
     """
-    server = make_server(os.environ.get("HOST", DEFAULT_HOST),
-                         int(os.environ.get("PORT", DEFAULT_PORT)), app,
-                         threaded=True)
+    host = os.environ.get("HOST", DEFAULT_HOST)
+    port = int(os.environ.get("PORT", DEFAULT_PORT))
+    try:
+        sock = socket.create_server((host, port), backlog=LISTEN_BACKLOG)
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            sys.exit(f"Port {port} is in use by another program: stop it, "
+                     f"or serve on another port (PORT={port + 1}).")
+        sys.exit(f"Cannot serve on {host}:{port}: {error.strerror}")
+    with sock:
+        server = make_server(host, port, app, threaded=True,
+                             fd=sock.fileno())
     server.log_startup()
     return server
 

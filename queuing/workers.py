@@ -292,6 +292,9 @@ def run_pool_worker(*args: Any, **kwargs: Any) -> None:
     anywhere else (starting, a heartbeat) the error would end the process
     with a traceback. The pool starts a new worker in its place.
     """
+    # The pool forked this process with the stop signals blocked (see
+    # KuePool.start_worker): one sent meanwhile is delivered now.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     try:
         run_worker(*args, **kwargs)
     except redis.RedisError as error:
@@ -338,6 +341,18 @@ class KuePool(WorkerPool):
         super()._install_signal_handlers()
         if early_stop_requested:
             self.request_stop()
+
+    def start_worker(self, *args: Any, **kwargs: Any) -> None:
+        """Fork a worker with the stop signals blocked until it runs.
+
+        A stop signal that reached the child as fork() returned was dropped
+        by Python's after-fork reset, and the worker never stopped.
+        """
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        try:
+            super().start_worker(*args, **kwargs)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
     def handle_dead_worker(self, worker_data: WorkerData) -> None:
         """Forget a worker process that ended, and recover its job at once.
@@ -481,16 +496,20 @@ class BackgroundWorker:
         level = setup_logging()
         recovery = Recovery(self.queue)
         while not self.stopping.is_set():
-            worker = ThreadWorker(
-                [self.queue], connection=self.queue.connection,
-                serializer=JSONSerializer, stopping=self.stopping,
-                job_functions=self.job_functions, recovery=recovery)
+            worker = None
             try:
+                # Built inside the try: RQ's worker talks to Redis at once.
+                worker = ThreadWorker(
+                    [self.queue], connection=self.queue.connection,
+                    serializer=JSONSerializer, stopping=self.stopping,
+                    job_functions=self.job_functions, recovery=recovery)
                 worker.work(logging_level=level)
             except redis.RedisError as error:
-                worker.log.error("Worker stopped on a Redis error: %s; "
-                                 "starting another", error)
-            recovery.known_dead.add(worker.name)
+                logging.getLogger("rq.worker").error(
+                    "Worker stopped on a Redis error: %s; starting another",
+                    error)
+            if worker is not None:
+                recovery.known_dead.add(worker.name)
             self.stopping.wait(1)
 
     def close(self) -> None:

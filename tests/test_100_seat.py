@@ -90,11 +90,12 @@ def test_processing_takes_one_seat_per_job_and_prints_each_end(
 
 
 class Job:
-    """Just enough of an RQ job for reserve_a_seat: its connection."""
+    """Just enough of an RQ job for reserve_a_seat: its id and connection."""
 
-    def __init__(self, connection: redis.Redis) -> None:
-        """Remember the connection."""
+    def __init__(self, connection: redis.Redis, job_id: str = "1") -> None:
+        """Remember the connection and the id."""
         self.connection = connection
+        self.id = job_id
 
 
 def test_the_last_seat_turns_reservations_off(connection, monkeypatch):
@@ -113,6 +114,16 @@ def test_no_seat_left_fails_the_job_and_the_count_stays_0(
     with pytest.raises(RuntimeError, match="^Not enough seats available$"):
         seat.reserve_a_seat({})
     assert seat.get_current_available_seats(connection) == "0"
+
+
+def test_a_job_run_again_takes_no_second_seat(connection, monkeypatch):
+    jobs = iter([Job(connection, "7"), Job(connection, "7"),
+                 Job(connection, "8")])
+    monkeypatch.setattr(seat, "get_current_job", lambda: next(jobs))
+    seat.open_reservations(connection)
+    assert [seat.reserve_a_seat({}) for _ in range(3)] == [49, 49, 48]
+    assert connection.get("available_seats") == b"48"
+    assert 0 < connection.ttl("reserve_seat:taken:7") <= 86400
 
 
 def test_redis_down_answers_json(capsys):

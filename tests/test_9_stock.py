@@ -134,8 +134,9 @@ SERVERS = {
         "-b", f"127.0.0.1:{port}", "9-stock:create_app()"],
     "granian": lambda port: [
         sys.executable, "-m", "granian", "--interface", "wsgi", "--workers",
-        "2", "--blocking-threads", "1", "--host", "127.0.0.1", "--port",
-        str(port), "--factory", "9-stock:create_app"],
+        "2", "--blocking-threads", "1", "--workers-kill-timeout", "3",
+        "--host", "127.0.0.1", "--port", str(port), "--factory",
+        "9-stock:create_app"],
 }
 
 

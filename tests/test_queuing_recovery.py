@@ -64,18 +64,37 @@ def events(connection, job) -> list[tuple[str, str, str]]:
     return found
 
 
-def test_a_job_started_by_a_dead_worker_fails_once(connection, queue):
+def test_a_job_started_by_a_dead_worker_runs_again_first(connection, queue):
     ghost = worker_on(queue, "ghost", pid=dead_pid())
     job = started_by(ghost, queue)
+    waiting = kue.create_job(queue, FUNCTION, DATA)
     recovery.Recovery(queue).run()
     recovery.Recovery(queue).run()  # a second recovery finds nothing
+    assert job.get_status(refresh=True) == "queued"
+    assert queue.job_ids == [job.id, waiting.id]
+    assert job.get_meta(refresh=True)[recovery.RERUNS_META] == 1
+    assert events(connection, job) == []
+    assert connection.zcard(queue.started_job_registry.key) == 0
+    assert connection.llen(queue.intermediate_queue_key) == 0
+    assert connection.smembers(f"rq:workers:{QUEUE}") == set()
+
+
+def test_a_job_abandoned_twice_fails_once(connection, queue):
+    first, second = (worker_on(queue, name, pid=dead_pid())
+                     for name in ("first", "second"))
+    job = started_by(first, queue)
+    recovery.Recovery(queue).run()
+    take(queue)
+    second.prepare_execution(job)
+    job.set_status(JobStatus.STARTED)
+    recovery.Recovery(queue).run()
+    recovery.Recovery(queue).run()
     assert job.get_status(refresh=True) == "failed"
     assert events(connection, job) == [
         (job.id, "failed", recovery.ABANDONED)]
-    assert connection.zcard(queue.started_job_registry.key) == 0
-    assert connection.llen(queue.intermediate_queue_key) == 0
     assert job.id in queue.failed_job_registry.get_job_ids()
-    assert connection.smembers(f"rq:workers:{QUEUE}") == set()
+    assert (queue.count, connection.llen(queue.intermediate_queue_key),
+            connection.zcard(queue.started_job_registry.key)) == (0, 0, 0)
 
 
 def test_a_job_of_a_live_worker_is_left_alone(connection, queue):
@@ -94,7 +113,7 @@ def test_a_started_job_whose_worker_key_expired_fails(connection, queue):
     connection.delete(ghost.key)  # its heartbeat ran out
     connection.srem(f"rq:workers:{QUEUE}", ghost.key)
     recovery.Recovery(queue).run()
-    assert job.get_status(refresh=True) == "failed"
+    assert job.get_status(refresh=True) == "queued"
 
 
 def test_a_worker_known_dead_in_this_process_counts_as_dead(
@@ -104,7 +123,7 @@ def test_a_worker_known_dead_in_this_process_counts_as_dead(
     recovering = recovery.Recovery(queue)
     recovering.known_dead.add("thread")
     recovering.run()
-    assert job.get_status(refresh=True) == "failed"
+    assert job.get_status(refresh=True) == "queued"
 
 
 def test_a_taken_but_never_started_job_goes_back_to_the_front_after_grace(
@@ -149,7 +168,7 @@ def test_only_one_recovery_runs_at_a_time(connection, queue):
     assert job.get_status(refresh=True) == "started"
     lock.release()
     recovery.Recovery(queue).run()
-    assert job.get_status(refresh=True) == "failed"
+    assert job.get_status(refresh=True) == "queued"
 
 
 def test_run_if_due_waits_for_the_interval(queue, monkeypatch):
