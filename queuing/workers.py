@@ -8,9 +8,10 @@ them show as tracebacks, hangs or lost jobs when a learner presses Ctrl-C.
 
 - stop promptly and cleanly on Ctrl-C or SIGTERM, at any moment, even one
   that comes before RQ has installed its handlers;
-- run without RQ's scheduler process (these jobs are never scheduled for
-  later, and a scheduler forked while the worker starts could miss its
-  stop signal, leaving the pool waiting for it forever);
+- run without RQ's scheduler process (a scheduler forked while the worker
+  starts could miss its stop signal, leaving the pool waiting for it
+  forever): the pool's own loop moves delayed jobs and retries into the
+  queue when they are due (queuing.scheduling);
 - report a job whose process was killed as failed, so its creator hears;
 - log one line per record on stderr, errors only (RQ_LOGGING_LEVEL=INFO
   shows everything), keeping stdout for the task's own lines;
@@ -45,6 +46,7 @@ from rq.worker_pool import ForkProcess, WorkerPool, run_worker
 
 from queuing import kue
 from queuing.recovery import Recovery
+from queuing.scheduling import Promotion
 
 STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 # Set by a stop signal that comes before RQ has installed its handlers. A
@@ -230,7 +232,7 @@ class KueWorker(KueRules, Worker):
         RQ fails such a job without calling its failure callback, so without
         this the creator would never hear that the job ended.
         """
-        kue.emit(job, "failed", "Work-horse terminated unexpectedly")
+        kue.record_failure(job, "Work-horse terminated unexpectedly")
         super().handle_work_horse_killed(job, retpid, ret_val, rusage)
 
 
@@ -257,6 +259,7 @@ class KuePool(WorkerPool):
         super().__init__(*args, **kwargs)
         self.logging_level = logging_level
         self.recoveries = [Recovery(queue) for queue in self.queues]
+        self.promotions = [Promotion(queue) for queue in self.queues]
 
     def check_workers(self, respawn: bool = True) -> None:
         """Replace dead workers, and end the jobs they left, as RQ does not.
@@ -270,6 +273,11 @@ class KuePool(WorkerPool):
                 recovery.run_if_due()
             except redis.RedisError:
                 pass  # Redis is away: the workers say so; next time
+        for promotion in self.promotions:
+            try:
+                promotion.run_if_due()
+            except redis.RedisError:
+                pass  # as for recovery
 
     def get_worker_process(self, name: str, burst: bool, _sleep: float = 0,
                            logging_level: str = "INFO") -> BaseProcess:
@@ -369,6 +377,7 @@ class ThreadWorker(KueRules, SimpleWorker):
         self.stopping = stopping
         self.job_functions = job_functions
         self.recovery = recovery
+        self.promotions = [Promotion(queue) for queue in self.queues]
 
     def _install_signal_handlers(self) -> None:
         """Leave signals to the server."""
@@ -379,6 +388,8 @@ class ThreadWorker(KueRules, SimpleWorker):
         """Wait for a job a second at a time; None (stop) once stopping."""
         while not self.stopping.is_set():
             self.recovery.run_if_due()
+            for promotion in self.promotions:
+                promotion.run_if_due()
             result = super().dequeue_job_and_maintain_ttl(1, 1)
             if result is not None:
                 return result
