@@ -5,6 +5,7 @@ rules on a worker in the test's own thread; delay, attempts, backoff, ttl
 and priority also run on real processor processes (tools/kue_options.py).
 Times come from the events stream: an entry's id is its time in ms.
 """
+import importlib
 import math
 import signal
 import sys
@@ -174,6 +175,13 @@ def test_one_attempt_means_one_try(connection, queue):
 def test_a_failed_attempt_event_reads_as_its_number_and_error():
     event = kue.JobEvent("5", "failed attempt", "12: Error: a: b")
     assert kue.failed_attempt(event) == (12, "Error: a: b")
+
+
+@pytest.mark.parametrize("script", ["7-job_creator", "8-job"])
+def test_the_task_scripts_print_nothing_for_a_failed_attempt(script, capsys):
+    module = importlib.import_module(script)
+    module.print_event(kue.JobEvent("3", "failed attempt", "1: Boom"))
+    assert capsys.readouterr().out == ""
 
 
 def test_a_job_watcher_hears_failed_attempts_and_the_end(connection, queue):
