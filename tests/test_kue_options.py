@@ -199,6 +199,23 @@ def test_a_job_watcher_hears_failed_attempts_and_the_end(connection, queue):
     assert job.id not in watcher.job_ids
 
 
+def test_a_killed_work_horse_is_a_failed_attempt_while_tries_remain(
+        real_redis):
+    connection = redis.Redis.from_url(real_redis)
+    queue = kue.queue_for(QUEUE, connection)
+    # The job's function kills the process that runs it, like kill -9.
+    job = kue.create_job(queue, "signal.raise_signal", signal.SIGKILL,
+                         attempts=2)
+    worker = workers.KueWorker([queue], connection=connection,
+                               serializer=JSONSerializer)
+    worker.job_functions = frozenset({"signal.raise_signal"})
+    worker.work(burst=True, logging_level="CRITICAL")
+    assert events(connection, job.id) == [
+        ("failed attempt", "1: Work-horse terminated unexpectedly"),
+        ("failed", "Work-horse terminated unexpectedly")]
+    assert job.get_status(refresh=True) == "failed"
+
+
 # backoff
 
 @pytest.mark.parametrize("kind, waits", [
