@@ -6,7 +6,9 @@ machinery they share, one module per concern:
 - ``connection``: where Redis is ($REDIS_URL) and the clients built for it;
 - ``cli``: how a script ends: Ctrl-C and SIGTERM exit 0, errors are one
   line, never a traceback;
-- ``kue``: Kue's job ids and job events on top of RQ;
+- ``kue``: Kue's job ids, job events and job options on top of RQ;
+- ``scheduling``: where and when a job goes into its queue: Kue's
+  priorities, delays and backoffs;
 - ``workers``: RQ workers hardened to run Kue's ``queue.process``, and the
   worker a web server runs in a thread;
 - ``recovery``: the jobs of workers that died, each ended once;

@@ -13,9 +13,17 @@ adds both:
   entries, so no event is missed, even for a job that ends before the
   creator looks, and each is read once, in the order it was written.
 
+``create_job`` also takes the rest of Kue's job options, by Kue's names:
+``priority``, ``attempts``, ``backoff``, ``delay``, ``ttl`` and
+``remove_on_complete`` (``queuing.scheduling`` puts jobs in their place in
+the queue, and on time). A try that fails while attempts remain is the
+event ``failed attempt``, whose value is ``ATTEMPT: MESSAGE``; only the
+last one is ``failed``.
+
 Jobs are stored with RQ's JSON serializer, never pickle: a pickle in Redis
 is code that a worker would run.
 """
+import math
 import sys
 import threading
 import time
@@ -25,9 +33,12 @@ from types import TracebackType
 from typing import Any, NamedTuple
 
 import redis
-from rq import Callback, Queue
+from rq import Callback, Queue, Retry
 from rq.job import Job
 from rq.serializers import JSONSerializer
+from rq.timeouts import JobTimeoutException
+
+from queuing import scheduling
 
 JOB_IDS_KEY = "kue:ids"
 EVENTS_KEY = "kue:events:{queue_name}"
@@ -43,6 +54,11 @@ FAILED_KEPT = 24 * 3600
 # node-redis reconnects, before it gives up with one line.
 RECONNECT_WINDOW = 10.0
 ENDS = ("complete", "failed")
+FAILED_ATTEMPT = "failed attempt"
+# Kue's priority levels: the lower the number, the sooner the job runs.
+PRIORITIES = {"low": 10, "normal": 0, "medium": -5, "high": -10,
+              "critical": -15}
+BACKOFF_TYPES = ("fixed", "exponential")
 
 
 def events_key(queue_name: str) -> str:
@@ -55,11 +71,101 @@ def events_key(queue_name: str) -> str:
 
 
 class JobEvent(NamedTuple):
-    """One thing that happened to a job: progress, complete or failed."""
+    """One thing that happened to a job: progress, complete or failed.
+
+    Or a failed attempt, whose value is "ATTEMPT: MESSAGE"
+    (failed_attempt reads it).
+    """
 
     job_id: str
     event: str
     value: str
+
+
+def failed_attempt(event: JobEvent) -> tuple[int, str]:
+    """Return the attempt number and the error of a failed attempt EVENT."""
+    attempt, _, message = event.value.partition(": ")
+    return int(attempt), message
+
+
+class Options(NamedTuple):
+    """Kue's job options, checked (see check_options)."""
+
+    priority: str = "normal"
+    attempts: int = 1
+    backoff: dict | None = None
+    delay: float = 0
+    ttl: float | None = None
+    remove_on_complete: bool = False
+
+    def meta(self) -> dict:
+        """Return the options that are not Kue's defaults, for job.meta."""
+        return {name: value for name, value in self._asdict().items()
+                if value != Options._field_defaults[name]}
+
+    def backoff_delay(self, attempt: int) -> float:
+        """Return the ms to wait after failed attempt ATTEMPT (1, 2...).
+
+        Fixed: the backoff's delay each time; exponential: that delay
+        doubled after each failed attempt.
+        """
+        if self.backoff is None:
+            return 0
+        if self.backoff["type"] == "fixed":
+            return self.backoff["delay"]
+        return self.backoff["delay"] * 2 ** (attempt - 1)
+
+
+def is_number(value: object) -> bool:
+    """Tell whether VALUE is a finite int or float (not a bool)."""
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
+def check_options(priority: str = "normal", attempts: int = 1,
+                  backoff: bool | dict | None = None, delay: float = 0,
+                  ttl: float | None = None, remove_on_complete: bool = False
+                  ) -> Options:
+    """Return Kue's job options checked; raise ValueError if one is bad.
+
+    backoff=True is Kue's: a fixed backoff of the job's own delay.
+    """
+    if priority not in PRIORITIES:
+        raise ValueError(f"Unknown priority {priority!r}: use one of "
+                         + ", ".join(PRIORITIES))
+    if not isinstance(attempts, int) or isinstance(attempts, bool) or (
+            attempts < 1):
+        raise ValueError(f"attempts must be a whole number, 1 or more, not "
+                         f"{attempts!r}")
+    if not is_number(delay) or delay < 0:
+        raise ValueError(f"delay must be a number of ms, 0 or more, not "
+                         f"{delay!r}")
+    if ttl is not None and (not is_number(ttl) or ttl <= 0):
+        raise ValueError(f"ttl must be a number of ms above 0, not {ttl!r}")
+    if not isinstance(remove_on_complete, bool):
+        raise ValueError(f"remove_on_complete must be True or False, not "
+                         f"{remove_on_complete!r}")
+    return Options(priority, attempts, check_backoff(backoff, delay), delay,
+                   ttl, remove_on_complete)
+
+
+def check_backoff(backoff: bool | dict | None, delay: float
+                  ) -> dict | None:
+    """Return BACKOFF as {"type": ..., "delay": ms}, or None for none.
+
+    DELAY (the job's) is the backoff's delay when it names none, as in Kue.
+    """
+    if backoff is None or backoff is False:
+        return None
+    if backoff is True:
+        return {"type": "fixed", "delay": delay}
+    if (isinstance(backoff, dict) and set(backoff) <= {"type", "delay"}
+            and backoff.get("type") in BACKOFF_TYPES):
+        backoff_delay = backoff.get("delay", delay)
+        if is_number(backoff_delay) and backoff_delay >= 0:
+            return {"type": backoff["type"], "delay": backoff_delay}
+    raise ValueError(f"backoff must be True or {{'type': 'fixed' or "
+                     f"'exponential', 'delay': ms}}, not {backoff!r}")
 
 
 def queue_for(queue_name: str, connection: redis.Redis) -> Queue:
@@ -101,8 +207,18 @@ def report_progress(job: Job, completed: int, total: int) -> None:
         pipeline.execute()
 
 
+def attempts_made(job: Job) -> int:
+    """Return how many times JOB was tried, the try running included.
+
+    A job function reads it as its attempt number: 1, 2, ...
+    """
+    return job.meta.get("attempts", 1) - (job.retries_left or 0)
+
+
 def on_complete(job: Job, connection: redis.Redis, result: Any) -> None:
     """Record that JOB completed (RQ's success callback, run by the worker)."""
+    if "priority" in job.meta:
+        scheduling.forget(job)
     emit(job, "complete")
 
 
@@ -113,14 +229,36 @@ def on_failed(job: Job, connection: redis.Redis,
     """Record that JOB failed, with its error message (RQ's failure callback).
 
     RQ also calls this for a job abandoned by a worker that died, with an
-    exception that carries no message: its class name stands in.
+    exception that carries no message: its class name stands in. A job
+    that ran past its ttl says so.
     """
     message = str(exc_value or "") or getattr(exc_type, "__name__", "")
+    if isinstance(exc_value, JobTimeoutException) and "ttl" in job.meta:
+        message = f"Job exceeded its ttl of {job.meta['ttl']} ms"
+    record_failure(job, message)
+
+
+def record_failure(job: Job, message: str) -> None:
+    """Record JOB's failed try: a failed attempt if RQ retries it, else failed.
+
+    Called before RQ retries the job or fails it for good; a retry after a
+    backoff is given its exact due time, counted from the event.
+    """
+    if job.should_retry:
+        emit(job, FAILED_ATTEMPT, f"{attempts_made(job)}: {message}")
+        interval = job.get_retry_interval()
+        if interval:
+            scheduling.retry_in(job, interval)
+        return
+    if "priority" in job.meta:
+        scheduling.forget(job)
     emit(job, "failed", message)
 
 
 def on_stopped(job: Job, connection: redis.Redis) -> None:
     """Record that JOB failed because it was stopped (RQ's stop callback)."""
+    if "priority" in job.meta:
+        scheduling.forget(job)
     emit(job, "failed", "Job stopped")
 
 
@@ -128,30 +266,56 @@ def function_path(function: Callable) -> str:
     """Return the dotted path RQ knows FUNCTION by ("6-job_processor.NAME").
 
     A script run from the shell is __main__, but its jobs name it by the
-    file's name, which is how the work horse imports it.
+    file's name, which is how the work horse imports it (by its module's
+    name when run with python -m: "tools.kue_options").
     """
     module = function.__module__
     if module == "__main__":
-        module = Path(sys.modules["__main__"].__file__).stem
+        main = sys.modules["__main__"]
+        spec = getattr(main, "__spec__", None)
+        module = spec.name if spec else Path(main.__file__).stem
     return f"{module}.{function.__qualname__}"
 
 
 def create_job(queue: Queue, function: str | Callable, data: dict,
-               job_id: str | None = None) -> Job:
+               job_id: str | None = None, *, priority: str = "normal",
+               attempts: int = 1, backoff: bool | dict | None = None,
+               delay: float = 0, ttl: float | None = None,
+               remove_on_complete: bool = False) -> Job:
     """Queue a job that runs FUNCTION(DATA), with a Kue-like id and events.
 
     FUNCTION is the job function or its dotted path
     ("6-job_processor.process_notification"). The id is the next one,
-    unless JOB_ID (from new_job_id) is given.
+    unless JOB_ID (from new_job_id) is given. The other options are Kue's
+    (ms for times): PRIORITY (low, normal, medium, high, critical), up to
+    ATTEMPTS tries, waiting BACKOFF between them (True, or {"type": "fixed"
+    or "exponential", "delay": ms}), a start DELAY ms after now, failing
+    past TTL ms of running, and no trace left once it completed with
+    REMOVE_ON_COMPLETE. A bad option raises ValueError; nothing is queued.
     """
+    options = check_options(priority, attempts, backoff, delay, ttl,
+                            remove_on_complete)
     if callable(function):
         function = function_path(function)
-    return queue.enqueue(function, data,
-                         job_id=job_id or new_job_id(queue.connection),
-                         result_ttl=FINISHED_KEPT, failure_ttl=FAILED_KEPT,
-                         on_success=Callback(on_complete),
-                         on_failure=Callback(on_failed),
-                         on_stopped=Callback(on_stopped))
+    job_options: dict[str, Any] = {
+        "job_id": job_id or new_job_id(queue.connection),
+        "result_ttl": 0 if remove_on_complete else FINISHED_KEPT,
+        "failure_ttl": FAILED_KEPT,
+        "on_success": Callback(on_complete),
+        "on_failure": Callback(on_failed),
+        "on_stopped": Callback(on_stopped)}
+    if options.meta():
+        job_options["meta"] = options.meta()
+    if attempts > 1:
+        job_options["retry"] = Retry(attempts - 1, [
+            options.backoff_delay(attempt) / 1000
+            for attempt in range(1, attempts)])
+    if ttl is not None:
+        # RQ's job timeouts are whole seconds (SIGALRM): rounded up.
+        job_options["job_timeout"] = math.ceil(ttl / 1000)
+    return scheduling.enqueue(queue, function, data,
+                              priority=PRIORITIES[priority], delay=delay,
+                              **job_options)
 
 
 def last_event_id(connection: redis.Redis, queue_name: str) -> str:
@@ -196,17 +360,23 @@ def job_events(connection: redis.Redis, queue_name: str,
                ) -> Iterator[JobEvent]:
     """Yield the events of JOB_IDS after event SINCE until each job ended.
 
-    A job ends when it completes or fails; one whose job no longer exists in
-    Redis (deleted, or its queue emptied) will never end, and is dropped.
+    A job ends when it completes or fails; a failed attempt is not an end.
+    One whose job no longer exists in Redis (deleted, or its queue emptied)
+    will never end, and is dropped.
     """
     pending = set(job_ids)
+    gone: set[str] = set()
     events = read_events(connection, queue_name, since)
     while pending:
         entry = next(events)
         if entry is None:
+            # A job found gone a second ago had written all its events by
+            # then (remove_on_complete deletes it just after "complete"),
+            # and a whole second without events read them all.
+            pending -= gone
             try:
-                pending = {job_id for job_id in pending
-                           if Job.exists(job_id, connection=connection)}
+                gone = {job_id for job_id in pending
+                        if not Job.exists(job_id, connection=connection)}
             except (redis.ConnectionError, redis.TimeoutError):
                 pass  # read_events rides the outage out, or gives up
             continue
@@ -256,8 +426,10 @@ class JobWatcher:
         self.thread: threading.Thread | None = None
         self.stopping = threading.Event()
 
-    def create(self, function: str | Callable, data: dict) -> Job:
-        """Create a job like create_job, and watch it."""
+    def create(self, function: str | Callable, data: dict,
+               **options: Any) -> Job:
+        """Create a job like create_job (Kue's OPTIONS too), and watch it."""
+        check_options(**options)
         connection = self.queue.connection
         with self.lock:
             if self.thread is None:
@@ -269,7 +441,8 @@ class JobWatcher:
         # Known before it is queued, so that no event of it is skipped.
         self.job_ids.add(job_id)
         try:
-            return create_job(self.queue, function, data, job_id=job_id)
+            return create_job(self.queue, function, data, job_id=job_id,
+                              **options)
         except redis.RedisError:
             self.job_ids.discard(job_id)
             raise

@@ -8,13 +8,14 @@ them show as tracebacks, hangs or lost jobs when a learner presses Ctrl-C.
 
 - stop promptly and cleanly on Ctrl-C or SIGTERM, at any moment, even one
   that comes before RQ has installed its handlers;
-- run without RQ's scheduler process (these jobs are never scheduled for
-  later, and a scheduler forked while the worker starts could miss its
-  stop signal, leaving the pool waiting for it forever);
+- run without RQ's scheduler process (a scheduler forked while the worker
+  starts could miss its stop signal, leaving the pool waiting for it
+  forever): the pool's own loop moves delayed jobs and retries into the
+  queue when they are due (queuing.scheduling);
 - run each job in the worker's own process, as Kue did, instead of RQ's
   fork per job (several times the throughput); a job that kills that
-  process is still reported failed (the pool recovers the dead worker's
-  job at once, and starts another worker);
+  process is still reported (the pool recovers the dead worker's job at
+  once, and starts another worker);
 - log one line per record on stderr, errors only (RQ_LOGGING_LEVEL=INFO
   shows everything), keeping stdout for the task's own lines;
 - run only the job function they were given, as Kue ran only the function
@@ -50,6 +51,7 @@ from rq.worker_pool import ForkProcess, WorkerData, WorkerPool, run_worker
 
 from queuing import kue
 from queuing.recovery import Recovery
+from queuing.scheduling import Promotion
 
 STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 # Set by a stop signal that comes before RQ has installed its handlers. A
@@ -311,6 +313,7 @@ class KuePool(WorkerPool):
         super().__init__(*args, **kwargs)
         self.logging_level = logging_level
         self.recoveries = [Recovery(queue) for queue in self.queues]
+        self.promotions = [Promotion(queue) for queue in self.queues]
 
     def check_workers(self, respawn: bool = True) -> None:
         """Replace dead workers, and end the jobs they left, as RQ does not.
@@ -324,6 +327,11 @@ class KuePool(WorkerPool):
                 recovery.run_if_due()
             except redis.RedisError:
                 pass  # Redis is away: the workers say so; next time
+        for promotion in self.promotions:
+            try:
+                promotion.run_if_due()
+            except redis.RedisError:
+                pass  # as for recovery
 
     def get_worker_process(self, name: str, burst: bool, _sleep: float = 0,
                            logging_level: str = "INFO") -> BaseProcess:
@@ -449,6 +457,7 @@ class ThreadWorker(KueRules, SimpleWorker):
         self.stopping = stopping
         self.job_functions = job_functions
         self.recovery = recovery
+        self.promotions = [Promotion(queue) for queue in self.queues]
 
     def _install_signal_handlers(self) -> None:
         """Leave signals to the server."""
@@ -459,6 +468,8 @@ class ThreadWorker(KueRules, SimpleWorker):
         """Wait for a job a second at a time; None (stop) once stopping."""
         while not self.stopping.is_set():
             self.recovery.run_if_due()
+            for promotion in self.promotions:
+                promotion.run_if_due()
             result = super().dequeue_job_and_maintain_ttl(1, 1)
             if result is not None:
                 return result
