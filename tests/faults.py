@@ -94,23 +94,6 @@ class FaultyRedis:
                                     decode_responses=decode_responses)
 
 
-def group_alive(pgid: int) -> bool:
-    """Tell whether any process of process group PGID is still running.
-
-    Zombies (dead, not yet reaped) do not count.
-    """
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue
-        # pid (comm) state ppid pgrp ...: comm may hold spaces.
-        fields = text[text.rindex(")") + 2:].split()
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            return True
-    return False
-
-
 def group_pids(pgid: int) -> list[int]:
     """Return the pids of the live processes of process group PGID."""
     pids = []
@@ -123,6 +106,11 @@ def group_pids(pgid: int) -> list[int]:
         if int(fields[2]) == pgid and fields[0] != "Z":
             pids.append(int(stat.parent.name))
     return pids
+
+
+def group_alive(pgid: int) -> bool:
+    """Tell whether any process of group PGID runs (zombies do not count)."""
+    return bool(group_pids(pgid))
 
 
 def describe_group(pgid: int) -> str:

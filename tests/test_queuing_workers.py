@@ -14,23 +14,35 @@ from helpers import Script, wait_until
 from queuing import kue, recovery, workers
 
 
-# A processor whose job function is signal.raise_signal: a job can kill it.
-KILLER = """
-import signal
+# A processor of one queue and one job function, as a script runs it.
+PROCESSOR = """
+import {module}
 from queuing import cli, connection, workers
-cli.run(lambda: workers.process("killer", 1, signal.raise_signal,
+cli.run(lambda: workers.process("{queue}", 1, {module}.{function},
                                 connection.client(decode_responses=False)))
 """
+
+
+def processor_of(queue: str, module: str, function: str,
+                 url: str) -> Script:
+    """Start a processor running MODULE.FUNCTION on QUEUE; wait for it."""
+    script = Script(queue, url, command=[sys.executable, "-c",
+                                         PROCESSOR.format(**locals())])
+    try:
+        with redis.Redis.from_url(url) as connection:
+            wait_until(lambda: connection.scard(f"rq:workers:{queue}") == 1,
+                       message=f"the worker of {queue}")
+    except AssertionError:
+        script.kill()
+        raise
+    return script
 
 
 def test_a_job_that_kills_its_worker_fails_and_a_new_worker_comes(
         real_redis):
     connection = redis.Redis.from_url(real_redis)
-    processor = Script("killer", real_redis,
-                       command=[sys.executable, "-c", KILLER])
+    processor = processor_of("killer", "signal", "raise_signal", real_redis)
     try:
-        wait_until(lambda: connection.scard("rq:workers:killer") == 1,
-                   message="the killer's worker")
         first = connection.smembers("rq:workers:killer")
         queue = kue.queue_for("killer", connection)
         # The job kills the process that runs it, like kill -9.
@@ -191,23 +203,11 @@ def test_the_processor_script_refuses_os_system(real_redis, tmp_path):
     assert not marker.exists()
 
 
-# A processor of time.sleep jobs: queuing.workers.process as a script runs it.
-SLEEPER = """
-import time
-from queuing import cli, connection, workers
-cli.run(lambda: workers.process("sleepy", 1, time.sleep,
-                                connection.client(decode_responses=False)))
-"""
-
-
 def test_a_job_running_at_sigterm_finishes_before_the_processor_exits(
         real_redis):
     connection = redis.Redis.from_url(real_redis)
-    processor = Script("sleeper", real_redis,
-                       command=[sys.executable, "-c", SLEEPER])
+    processor = processor_of("sleepy", "time", "sleep", real_redis)
     try:
-        wait_until(lambda: connection.scard("rq:workers:sleepy") == 1,
-                   message="the sleeper's worker")
         queue = kue.queue_for("sleepy", connection)
         job = kue.create_job(queue, "time.sleep", 1)
         wait_until(lambda: job.get_status(refresh=True) == "started",
