@@ -10,6 +10,7 @@ with REQUIRE_REAL_REDIS=1 (CI sets it), fail.
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from urllib.parse import urlparse, urlunparse
 
 import fakeredis
 import pytest
@@ -23,6 +24,23 @@ from helpers import (answers, free_port, redis_server_binaries,
 
 # Read once, before any fixture points REDIS_URL elsewhere.
 USER_REDIS_URL = os.environ.get("REDIS_URL")
+# Redis's default number of databases (0 to 15).
+DATABASES = 16
+
+
+def worker_database(url: str) -> str | None:
+    """Return URL on this test process's own database, or None if none.
+
+    Run in parallel (pytest-xdist), worker gwN takes database N + 1 of the
+    same server, so that no two workers flush each other's keys.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    database = int(worker.removeprefix("gw")) + 1
+    if database >= DATABASES:
+        return None
+    return urlunparse(urlparse(url)._replace(path=f"/{database}"))
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -45,14 +63,15 @@ def real_redis_url(tmp_path_factory: pytest.TempPathFactory
                    ) -> Iterator[str]:
     """Yield the URL of a real Redis database that the tests may flush."""
     reasons = []
-    if USER_REDIS_URL:
-        if not answers(USER_REDIS_URL):
-            reasons.append(f"REDIS_URL={USER_REDIS_URL} does not answer")
-        elif redis.Redis.from_url(USER_REDIS_URL).dbsize():
-            reasons.append(f"REDIS_URL={USER_REDIS_URL} holds data, which "
-                           "the tests would flush")
+    url = USER_REDIS_URL and worker_database(USER_REDIS_URL)
+    if url:
+        if not answers(url):
+            reasons.append(f"REDIS_URL={url} does not answer")
+        elif redis.Redis.from_url(url).dbsize():
+            reasons.append(f"REDIS_URL={url} holds data, which the tests "
+                           "would flush")
         else:
-            yield USER_REDIS_URL
+            yield url
             return
     if not redis_server_binaries():
         reasons.append("no redis-server found (PATH, the venv, /usr/bin)")
