@@ -16,8 +16,8 @@ QUEUE_NAME = "push_notification_code"
 
 def send_notification(phone_number: str, message: str) -> None:
     """Print the notification that would be sent to PHONE_NUMBER."""
-    # flush: RQ runs the job in a forked process that ends with os._exit,
-    # which drops whatever stdout still buffers.
+    # flush: a plain `rq worker` runs the job in a forked process that
+    # ends with os._exit, which drops whatever stdout still buffers.
     print(f"Sending notification to {phone_number}, with message: {message}",
           flush=True)
 

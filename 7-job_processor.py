@@ -25,8 +25,8 @@ def send_notification(phone_number: str, message: str, job: Job) -> None:
     if phone_number in BLACKLISTED_NUMBERS:
         raise ValueError(f"Phone number {phone_number} is blacklisted")
     kue.report_progress(job, 50, 100)
-    # flush: RQ runs the job in a forked process that ends with os._exit,
-    # which drops whatever stdout still buffers.
+    # flush: a plain `rq worker` runs the job in a forked process that
+    # ends with os._exit, which drops whatever stdout still buffers.
     print(f"Sending notification to {phone_number}, with message: {message}",
           flush=True)
 
