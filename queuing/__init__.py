@@ -17,7 +17,8 @@ machinery they share, one module per concern:
 A numbered script imports this package first. When the script was started
 from the shell, a Ctrl-C from then on, while Python is still importing the
 libraries, ends it quietly (Python would print a KeyboardInterrupt
-traceback); ``cli.run`` takes over once the script's main begins.
+traceback), and a library missing (the venv not activated) is one line,
+not a traceback; ``cli.run`` takes over once the script's main begins.
 """
 # Only modules that Python has loaded already, or that are built in: the
 # point is to act before the slow imports.
@@ -33,6 +34,17 @@ def _end_quietly(signum: int, frame: object) -> None:
     os._exit(0)
 
 
+def _missing_module(kind: type, error: BaseException,
+                    traceback: object) -> None:
+    """Say in one line that a library is missing, or defer to Python."""
+    if issubclass(kind, ModuleNotFoundError):
+        sys.stderr.write(f"Error: {error}: activate the venv "
+                         "(source .venv/bin/activate) or run "
+                         "pip install -r requirements.txt\n")
+        return
+    sys.__excepthook__(kind, error, traceback)
+
+
 def _started_from_the_shell() -> bool:
     """Tell whether the program is one of the numbered scripts at ROOT."""
     program = sys.argv[0] if sys.argv else ""
@@ -43,3 +55,6 @@ def _started_from_the_shell() -> bool:
 
 if _started_from_the_shell():
     _signal.signal(_signal.SIGINT, _end_quietly)
+    # A script started outside the venv fails on its first import of a
+    # library: one line says why, where Python would print a traceback.
+    sys.excepthook = _missing_module

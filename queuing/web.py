@@ -80,7 +80,22 @@ def json_errors(app: Flask) -> None:
         for name, value in error.get_headers():
             if name != "Content-Type":
                 response.headers[name] = value
+        if isinstance(error, MethodNotAllowed) and error.valid_methods:
+            response.headers["Allow"] = ", ".join(
+                allowed_methods(error.valid_methods))
         return response
+
+    def allowed_methods(methods: list[str]) -> list[str]:
+        """Return METHODS in order, without HEAD where the GET route acts."""
+        allowed = set(methods)
+        try:
+            endpoint, _ = app.url_map.bind_to_environ(
+                request.environ).match(method="GET")
+        except HTTPException:
+            return sorted(allowed)
+        if getattr(app.view_functions[endpoint], "acts", False):
+            allowed.discard("HEAD")
+        return sorted(allowed)
 
     @app.errorhandler(redis.RedisError)
     def redis_error(error: redis.RedisError) -> Response:

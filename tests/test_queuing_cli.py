@@ -1,4 +1,5 @@
 """queuing.cli and queuing.connection: how every script starts and ends."""
+import re
 import subprocess
 import sys
 
@@ -71,3 +72,16 @@ def test_a_failing_flask_command_ends_on_one_line():
     with pytest.raises(click.ClickException) as error:
         command()
     assert error.value.format_message() == "Redis error: Error 111 connecting"
+
+
+def test_a_script_run_without_its_libraries_says_so_in_one_line(closed_url):
+    # python -S: no site-packages, as outside the venv.
+    result = subprocess.run([sys.executable, "-S", "./0-redis_client.py"],
+                            cwd=ROOT, env=script_env(closed_url),
+                            capture_output=True, text=True, timeout=20)
+    assert (result.returncode, result.stdout) == (1, ""), result.stderr
+    # Whichever library comes first (click, redis...): one line, no more.
+    assert re.fullmatch(
+        r"Error: No module named '\w+': activate the venv \(source "
+        r"\.venv/bin/activate\) or run pip install -r requirements\.txt\n",
+        result.stderr), result.stderr

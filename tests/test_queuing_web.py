@@ -111,3 +111,12 @@ def test_options_on_an_unknown_route_is_a_json_404(app):
     response = app.test_client().options("/nothing")
     assert (response.status_code, response.get_data()) == (
         404, b'{"error":"Not Found"}')
+
+
+@pytest.mark.parametrize("path, allow", [
+    ("/act", "GET, OPTIONS"), ("/body", "GET, HEAD, OPTIONS")])
+def test_a_405_allows_exactly_what_the_route_answers(app, path, allow):
+    for _ in range(3):  # the set behind it has no order of its own
+        response = app.test_client().delete(path)
+        assert (response.status_code, response.headers["Allow"]) == (
+            405, allow)
