@@ -56,7 +56,7 @@ def stop(signum: int, frame: Any) -> NoReturn:
     raise KeyboardInterrupt
 
 
-def run(main: Callable[[], Any]) -> None:
+def run(main: Callable[[], Any]) -> NoReturn:
     """Run a script's MAIN the way every script here should end."""
     sys.stdout.reconfigure(line_buffering=True)
     signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -69,6 +69,10 @@ def run(main: Callable[[], Any]) -> None:
         sys.exit(0)
     except Exception as error:  # the last line of defence: no traceback
         fail(error)
+    sys.stderr.flush()
+    # Done, as a Node script is once its work is: Python's own shutdown of
+    # the libraries imported (redis, rq, flask) would take 30-50 ms more.
+    os._exit(0)
 
 
 def one_line_errors(command: Callable) -> Callable:
