@@ -326,7 +326,7 @@ def test_a_job_removed_on_complete_leaves_nothing_in_redis(
                      priority="high", attempts=2, fail=1)
     burst(queue)
     assert kue_options.traces(connection, kept.id) == [
-        f"rq:finished:{QUEUE}", f"rq:job:{kept.id}", f"rq:results:{kept.id}"]
+        f"rq:finished:{QUEUE}", f"rq:job:{kept.id}"]
     assert kue_options.traces(connection, removed.id) == []
     # Its events stay in the queue's stream, for its creator to read.
     assert list(kue.job_events(connection, QUEUE, [removed.id]))[-1] == (

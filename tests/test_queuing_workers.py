@@ -218,3 +218,29 @@ def test_a_job_running_at_sigterm_finishes_before_the_processor_exits(
     assert job.get_status(refresh=True) == "finished"
     assert list(kue.job_events(connection, queue.name, [job.id])) == [
         kue.JobEvent(job.id, "complete", "")]
+
+
+def test_a_job_that_returned_nothing_keeps_no_result_stream(
+        connection, capsys):
+    queue = kue.queue_for("push_notification_code", connection)
+    job = kue.create_job(queue, FUNCTION, DATA)
+    burst(connection)
+    assert capsys.readouterr().out == SENT
+    assert job.get_status(refresh=True) == "finished"
+    assert job.id in queue.finished_job_registry.get_job_ids()
+    assert not connection.exists(f"rq:results:{job.id}")
+    assert 0 < connection.ttl(job.key) <= kue.FINISHED_KEPT
+
+
+def test_a_job_that_returned_a_value_keeps_it(connection):
+    queue = kue.queue_for("sums", connection)
+    job = kue.create_job(queue, "math.fsum", [1.5, 2.5])
+
+    class Summer(workers.KueRules, SimpleWorker):
+        """The processors' rules, running math.fsum."""
+
+        job_functions = frozenset({"math.fsum"})
+
+    Summer([queue], connection=connection,
+           serializer=JSONSerializer).work(burst=True)
+    assert job.return_value(refresh=True) == 4.0
