@@ -184,6 +184,15 @@ class KueRules:
             self.suspension_checked = time.monotonic()
             super().check_for_suspension(burst)
 
+    def handle_execution_ended(self, job: Job, queue: Queue,
+                               heartbeat_ttl: int) -> None:
+        """Note the job's end; its save that follows writes it to Redis.
+
+        RQ also writes the job's heartbeat here, on its own round trip,
+        just before it saves the whole job (that field included) anyway.
+        """
+        job.ended_at = job.last_heartbeat = now()
+
     def validate_queues(self) -> None:
         """Accept any RQ queue: KueQueue only changes how jobs are read."""
         for queue in self.queues:
