@@ -141,7 +141,7 @@ def create_app(connection: redis.Redis | None = None) -> Flask:
                 return json_response({"status": "Reservation are blocked"})
             jobs.create(reserve_a_seat, {})
         except redis.RedisError as error:
-            print(f"Redis error: {error}", file=sys.stderr)
+            print(cli.describe(error), file=sys.stderr)
             return json_response({"status": "Reservation failed"}, 503)
         return json_response({"status": "Reservation in process"})
 

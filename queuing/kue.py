@@ -182,16 +182,30 @@ def new_job_id(connection: redis.Redis) -> str:
     return str(connection.incr(JOB_IDS_KEY))
 
 
+def record_event(connection: redis.Redis, queue_name: str, job_id: str,
+                 event: str, value: object = "") -> None:
+    """Append EVENT (with VALUE) of job JOB_ID to QUEUE_NAME's stream.
+
+    CONNECTION may be a pipeline. Use emit() when you have the job.
+    """
+    connection.xadd(events_key(queue_name),
+                    {"job": job_id, "event": event, "value": str(value)},
+                    maxlen=EVENTS_KEPT, approximate=True)
+
+
 def emit(job: Job, event: str, value: object = "",
          connection: redis.Redis | None = None) -> None:
     """Append EVENT (with VALUE) for JOB to its queue's event stream.
 
     CONNECTION (a pipeline, say) defaults to the job's.
     """
-    (connection or job.connection).xadd(
-        events_key(job.origin),
-        {"job": job.id, "event": event, "value": str(value)},
-        maxlen=EVENTS_KEPT, approximate=True)
+    record_event(connection or job.connection, job.origin, job.id, event,
+                 value)
+
+
+def error_message(error: BaseException) -> str:
+    """Return ERROR's message, or its class name when it has none."""
+    return str(error) or type(error).__name__
 
 
 def report_progress(job: Job, completed: int, total: int) -> None:
@@ -232,7 +246,8 @@ def on_failed(job: Job, connection: redis.Redis,
     exception that carries no message: its class name stands in. A job
     that ran past its ttl says so.
     """
-    message = str(exc_value or "") or getattr(exc_type, "__name__", "")
+    message = (error_message(exc_value) if exc_value is not None
+               else getattr(exc_type, "__name__", ""))
     if isinstance(exc_value, JobTimeoutException) and "ttl" in job.meta:
         message = f"Job exceeded its ttl of {job.meta['ttl']} ms"
     record_failure(job, message)

@@ -30,6 +30,8 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from queuing import cli
+
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 1245
 # Connections the kernel queues while every server thread is busy.
@@ -100,13 +102,13 @@ def json_errors(app: Flask) -> None:
     @app.errorhandler(redis.RedisError)
     def redis_error(error: redis.RedisError) -> Response:
         """Answer 503 when Redis cannot be reached or fails."""
-        print(f"Redis error: {error}", file=sys.stderr)
+        print(cli.describe(error), file=sys.stderr)
         return json_response({"error": "Redis unavailable"}, 503)
 
     @app.errorhandler(Exception)
     def internal_error(error: Exception) -> Response:
         """Answer 500 for anything else, logging it on one line."""
-        print(f"Error: {type(error).__name__}: {error}", file=sys.stderr)
+        print(cli.describe(error), file=sys.stderr)
         return json_response({"error": "Internal Server Error"}, 500)
 
 

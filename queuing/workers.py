@@ -72,11 +72,6 @@ WORKER_TTL = 20
 HEARTBEAT_EVERY = 1.0
 
 
-def describe(error: BaseException) -> str:
-    """Return ERROR's message, or its class name when it has none."""
-    return str(error) or type(error).__name__
-
-
 class UnreadableJob(Exception):
     """A dequeued job whose hash cannot be turned back into a job."""
 
@@ -108,7 +103,7 @@ class KueQueue(Queue):
             raise
         except Exception as error:
             raise UnreadableJob(queue_name, job_id,
-                                describe(error)) from error
+                                kue.error_message(error)) from error
         if found is None:
             if connection.exists(Job.key_for(job_id)):
                 raise UnreadableJob(queue_name, job_id, "it has no data")
@@ -217,10 +212,8 @@ class KueRules:
         with self.connection.pipeline() as pipeline:
             pipeline.lrem(queue.intermediate_queue_key, 1, error.job_id)
             pipeline.expire(Job.key_for(error.job_id), UNREADABLE_KEPT)
-            pipeline.xadd(kue.events_key(error.queue_name),
-                          {"job": error.job_id, "event": "failed",
-                           "value": str(error)},
-                          maxlen=kue.EVENTS_KEPT, approximate=True)
+            kue.record_event(pipeline, error.queue_name, error.job_id,
+                             "failed", error)
             pipeline.execute()
 
     def refusal(self, job: Job) -> str | None:
@@ -228,7 +221,7 @@ class KueRules:
         try:
             function = job.func_name
         except Exception as error:
-            return f"Job data could not be read: {describe(error)}"
+            return f"Job data could not be read: {kue.error_message(error)}"
         if function not in self.job_functions:
             return (f"Refused to run {function}: this processor runs only "
                     + ", ".join(sorted(self.job_functions)))
@@ -337,6 +330,24 @@ def run_pool_worker(*args: Any, **kwargs: Any) -> None:
             error)
 
 
+def upkeep(queue: Queue) -> tuple[Recovery, Promotion]:
+    """Return what must run beside QUEUE's workers, every few seconds.
+
+    RQ leaves both to processes of its own (its maintenance, its scheduler):
+    the recovery of dead workers' jobs, and the promotion of due jobs.
+    """
+    return Recovery(queue), Promotion(queue)
+
+
+def run_due(tasks: list) -> None:
+    """Run each of TASKS (see upkeep) whose time has come."""
+    for task in tasks:
+        try:
+            task.run_if_due()
+        except redis.RedisError:
+            pass  # Redis is away: the workers say so; next time
+
+
 class KuePool(WorkerPool):
     """RQ's WorkerPool, with quiet, replaceable, promptly stopped workers."""
 
@@ -344,26 +355,19 @@ class KuePool(WorkerPool):
         """Make a pool whose workers, first or replacements, log at LEVEL."""
         super().__init__(*args, **kwargs)
         self.logging_level = logging_level
-        self.recoveries = [Recovery(queue) for queue in self.queues]
-        self.promotions = [Promotion(queue) for queue in self.queues]
+        self.upkeep = [task for queue in self.queues
+                       for task in upkeep(queue)]
+        self.recoveries = [task for task in self.upkeep
+                           if isinstance(task, Recovery)]
 
     def check_workers(self, respawn: bool = True) -> None:
-        """Replace dead workers, and end the jobs they left, as RQ does not.
+        """Replace dead workers; recover their jobs and promote due ones.
 
-        Recovery runs in the pool's own process, which lives on while its
+        The upkeep runs in the pool's own process, which lives on while its
         workers die and come back.
         """
         super().check_workers(respawn)
-        for recovery in self.recoveries:
-            try:
-                recovery.run_if_due()
-            except redis.RedisError:
-                pass  # Redis is away: the workers say so; next time
-        for promotion in self.promotions:
-            try:
-                promotion.run_if_due()
-            except redis.RedisError:
-                pass  # as for recovery
+        run_due(self.upkeep)
 
     def get_worker_process(self, name: str, burst: bool, _sleep: float = 0,
                            logging_level: str = "INFO") -> BaseProcess:
@@ -480,17 +484,16 @@ class ThreadWorker(KueRules, SimpleWorker):
     death_penalty_class = TimerDeathPenalty
 
     def __init__(self, *args: Any, stopping: threading.Event,
-                 job_functions: frozenset[str], recovery: Recovery,
+                 job_functions: frozenset[str], upkeep: list,
                  **kwargs: Any) -> None:
         """Make a worker of JOB_FUNCTIONS that ends once STOPPING is set.
 
-        It runs RECOVERY between two waits for a job.
+        It runs the UPKEEP tasks between two waits for a job.
         """
         super().__init__(*args, **kwargs)
         self.stopping = stopping
         self.job_functions = job_functions
-        self.recovery = recovery
-        self.promotions = [Promotion(queue) for queue in self.queues]
+        self.upkeep = upkeep
 
     def _install_signal_handlers(self) -> None:
         """Leave signals to the server."""
@@ -500,9 +503,7 @@ class ThreadWorker(KueRules, SimpleWorker):
                                      ) -> Any:
         """Wait for a job a second at a time; None (stop) once stopping."""
         while not self.stopping.is_set():
-            self.recovery.run_if_due()
-            for promotion in self.promotions:
-                promotion.run_if_due()
+            run_due(self.upkeep)
             result = super().dequeue_job_and_maintain_ttl(1, 1)
             if result is not None:
                 return result
@@ -538,7 +539,7 @@ class BackgroundWorker:
         dead one's jobs are recovered.
         """
         level = setup_logging()
-        recovery = Recovery(self.queue)
+        recovery, promotion = upkeep(self.queue)
         while not self.stopping.is_set():
             worker = None
             try:
@@ -546,7 +547,8 @@ class BackgroundWorker:
                 worker = ThreadWorker(
                     [self.queue], connection=self.queue.connection,
                     serializer=JSONSerializer, stopping=self.stopping,
-                    job_functions=self.job_functions, recovery=recovery)
+                    job_functions=self.job_functions,
+                    upkeep=[recovery, promotion])
                 worker.work(logging_level=level)
             except redis.RedisError as error:
                 logging.getLogger("rq.worker").error(
