@@ -35,7 +35,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -52,6 +51,9 @@ from statistics import median
 import redis
 from rq import Queue
 from rq.serializers import JSONSerializer
+
+# tools/demo.py, beside this file (the script's folder is on sys.path).
+from demo import free_port, reachable
 
 ROOT = Path(__file__).resolve().parent.parent
 NODE_SOURCES = ROOT / "tools" / "node"
@@ -72,8 +74,9 @@ SERVERS = {
         "--threads", "8", "-b", f"127.0.0.1:{port}", "9-stock:create_app()"],
     "granian --workers 2 --blocking-threads 1": lambda port: [
         sys.executable, "-m", "granian", "--interface", "wsgi", "--workers",
-        "2", "--blocking-threads", "1", "--host", "127.0.0.1", "--port",
-        str(port), "--factory", "9-stock:create_app"],
+        "2", "--blocking-threads", "1", "--workers-kill-timeout", "3",
+        "--host", "127.0.0.1", "--port", str(port), "--factory",
+        "9-stock:create_app"],
 }
 SEAT_SERVERS = {
     "dev server": lambda port: ["./100-seat.py"],
@@ -83,8 +86,9 @@ SEAT_SERVERS = {
         "100-seat:create_app()"],
     "granian --workers 2 --blocking-threads 1": lambda port: [
         sys.executable, "-m", "granian", "--interface", "wsgi", "--workers",
-        "2", "--blocking-threads", "1", "--host", "127.0.0.1", "--port",
-        str(port), "--factory", "100-seat:create_app"],
+        "2", "--blocking-threads", "1", "--workers-kill-timeout", "3",
+        "--host", "127.0.0.1", "--port", str(port), "--factory",
+        "100-seat:create_app"],
 }
 CONFIRMED = b'{"status":"Reservation confirmed","itemId":2}'
 
@@ -106,13 +110,6 @@ def wait_for(condition: Callable[[], object], what: str,
                                  f"for {what}")
         time.sleep(interval)
     return time.monotonic() - start
-
-
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that nothing listens on now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Processes:
@@ -594,17 +591,6 @@ class Bench:
                   f"p99 {p99:.1f} ms; seats taken beyond 50: "
                   f"{completed - 50} ({queued} of 300 queued, all ended in "
                   f"{drained:.1f} s) | | | |", flush=True)
-
-
-def reachable(url: str) -> bool:
-    """Tell whether a GET of URL gets any HTTP answer."""
-    try:
-        urllib.request.urlopen(url, timeout=5).close()
-    except urllib.error.HTTPError:
-        return True
-    except OSError:
-        return False
-    return True
 
 
 def get(url: str) -> bytes:

@@ -53,6 +53,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def reachable(url: str) -> bool:
+    """Tell whether a GET of URL gets any HTTP answer."""
+    try:
+        urllib.request.urlopen(url, timeout=5).close()
+    except urllib.error.HTTPError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
 @contextmanager
 def redis_server() -> Iterator[str]:
     """Yield the URL of a Redis to use, starting one if none answers."""
@@ -177,7 +188,7 @@ class Demo:
         port = str(free_port())
         base = f"http://127.0.0.1:{port}"
         server = self.start("9-stock.py", logs=False, PORT=port)
-        wait_for(lambda: self.reachable(base + "/list_products"), "9-stock")
+        wait_for(lambda: reachable(base + "/list_products"), "9-stock")
         for path in ["/list_products", "/list_products/1",
                      "/list_products/12", "/reserve_product/1",
                      "/list_products/1"]:
@@ -185,30 +196,19 @@ class Demo:
         self.stop("9-stock.py", server)
         self.title("Task 13: ./100-seat.py")
         server = self.start("100-seat.py", logs=False, PORT=port)
-        wait_for(lambda: self.reachable(base + "/available_seats"),
+        wait_for(lambda: reachable(base + "/available_seats"),
                  "100-seat")
         for path in ["/available_seats", "/reserve_seat", "/process"]:
             self.get(base + path)
         print("[and 60 more /reserve_seat requests]")
         for _ in range(60):
-            self.reachable(base + "/reserve_seat")
+            reachable(base + "/reserve_seat")
         wait_for(lambda: self.client.get("available_seats") == "0",
                  "the 50 seats")
         self.get(base + "/available_seats")
         self.get(base + "/reserve_seat")
         time.sleep(1)  # a demo: give the server a moment to print the rest
         self.stop("100-seat.py", server)
-
-    @staticmethod
-    def reachable(url: str) -> bool:
-        """Tell whether a GET of URL gets any HTTP answer."""
-        try:
-            urllib.request.urlopen(url, timeout=5).close()
-        except urllib.error.HTTPError:
-            return True
-        except OSError:
-            return False
-        return True
 
 
 def main() -> None:
