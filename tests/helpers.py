@@ -258,3 +258,25 @@ def unavailable(reason: str) -> NoReturn:
     if os.environ.get("REQUIRE_REAL_REDIS") == "1":
         pytest.fail(reason + " (REQUIRE_REAL_REDIS=1)")
     pytest.skip(reason)
+
+
+# How each test serves 100-seat: the script itself, or gunicorn with two
+# processes (the README's production command); None runs ./100-seat.py.
+SEAT_SERVERS = {
+    "script": lambda port: None,
+    "gunicorn -w 2": lambda port: [
+        sys.executable, "-m", "gunicorn", "-w", "2", "-k", "gthread",
+        "--threads", "8", "-b", f"127.0.0.1:{port}",
+        "100-seat:create_app()"],
+}
+
+
+def init_seats(redis_url: str) -> subprocess.CompletedProcess:
+    """Open the seats as a launch does, with the app's init-seats command.
+
+    A WSGI server does not launch the app the way ./100-seat.py does.
+    """
+    return subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "100-seat:create_app()",
+         "init-seats"], cwd=ROOT, env=script_env(redis_url),
+        capture_output=True, text=True, timeout=30)

@@ -2,7 +2,6 @@
 import importlib
 import signal
 import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import fakeredis
@@ -11,8 +10,9 @@ import redis
 from rq import Queue
 from rq.serializers import JSONSerializer
 
-from helpers import (ROOT, Script, free_port, http_get, printed_lines,
-                     script_env, wait_for_http, wait_until)
+from helpers import (ROOT, SEAT_SERVERS, Script, free_port, http_get,
+                     init_seats, printed_lines, script_env, wait_for_http,
+                     wait_until)
 
 seat = importlib.import_module("100-seat")
 
@@ -185,23 +185,11 @@ def check_seat_run(url: str, server: Script, real_client) -> None:
     assert http_get(url + "/reserve_seat")[2] == BLOCKED
 
 
-SEAT_SERVERS = {
-    "script": lambda port: None,
-    "gunicorn -w 2": lambda port: [
-        sys.executable, "-m", "gunicorn", "-w", "2", "-k", "gthread",
-        "--threads", "8", "-b", f"127.0.0.1:{port}",
-        "100-seat:create_app()"],
-}
-
-
 @pytest.mark.parametrize("kind", list(SEAT_SERVERS))
 def test_120_concurrent_reservations_take_exactly_50_seats(
         real_redis, real_client, kind):
     if kind != "script":
-        # A WSGI server does not launch the app: one init-seats does.
-        subprocess.run([sys.executable, "-m", "flask", "--app",
-                        "100-seat:create_app()", "init-seats"], cwd=ROOT,
-                       env=script_env(real_redis), check=True, timeout=30)
+        assert init_seats(real_redis).returncode == 0
         assert real_client.get("available_seats") == "50"
     port = free_port()
     url = f"http://127.0.0.1:{port}"

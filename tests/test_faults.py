@@ -31,8 +31,9 @@ from faults import (FaultyRedis, blocked_clients, concurrent_requests,
                     cpu_load, describe_group, eventually, group_alive,
                     group_pids, kill_group, random_moments, redis_snapshot,
                     request)
-from helpers import (ROOT, Script, free_port, http_get, run_script,
-                     script_env, wait_for_http, wait_until)
+from helpers import (ROOT, SEAT_SERVERS, Script, free_port, http_get,
+                     init_seats, run_script, script_env, wait_for_http,
+                     wait_until)
 
 slow = pytest.mark.slow
 
@@ -260,15 +261,6 @@ def test_kill_9_at_random_moments_of_the_pipeline_strands_no_job(
 
 # Item 2: Redis restarted (SHUTDOWN SAVE) just after /process on 100-seat.
 
-SEAT_SERVERS = {
-    "script": lambda port: None,
-    "gunicorn -w 2": lambda port: [
-        sys.executable, "-m", "gunicorn", "-w", "2", "-k", "gthread",
-        "--threads", "8", "-b", f"127.0.0.1:{port}",
-        "100-seat:create_app()"],
-}
-
-
 def seat_endings(output: str) -> tuple[list[str], list[str]]:
     """Return the completed and the failed lines a seat server printed."""
     lines = output.splitlines()
@@ -284,10 +276,7 @@ def test_the_seat_server_finishes_its_queue_across_a_redis_restart(
     url = faulty_redis.url
     client = faulty_redis.client()
     if kind != "script":
-        subprocess.run([sys.executable, "-m", "flask", "--app",
-                        "100-seat:create_app()", "init-seats"], cwd=ROOT,
-                       env=script_env(url), check=True, timeout=30,
-                       capture_output=True)
+        assert init_seats(url).returncode == 0
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = Script("100-seat.py", url, PORT=str(port),
@@ -479,21 +468,29 @@ def test_options_answers_json(app_name: str, path: str) -> None:
 
 # Item 12: a closed pipe, as `| head -2` closes it.
 
+def piped_into_head(url: str, lines: int, tmp_path: Path
+                    ) -> tuple[str, str, int]:
+    """Run ./4-redis_advanced_op.py | head -LINES in bash.
+
+    Return what head printed, the script's stderr and its exit status.
+    """
+    result = subprocess.run(
+        ["bash", "-c", f'./4-redis_advanced_op.py 2>"$ERR" | head -{lines};'
+         ' echo "${PIPESTATUS[0]}" >"$STATUS"'],
+        cwd=ROOT, capture_output=True, text=True, timeout=30,
+        env=script_env(url, ERR=str(tmp_path / "err"),
+                       STATUS=str(tmp_path / "status")))
+    return (result.stdout, (tmp_path / "err").read_text(),
+            int((tmp_path / "status").read_text()))
+
+
 def test_piping_into_head_is_quiet(faulty_redis: FaultyRedis,
                                    tmp_path: Path) -> None:
     client = faulty_redis.client()
     runs = []
     for _ in range(15):
         client.delete("HolbertonSchools")
-        result = subprocess.run(
-            ["bash", "-c", './4-redis_advanced_op.py 2>"$ERR" | head -2; '
-             'echo "${PIPESTATUS[0]}" >"$STATUS"'],
-            cwd=ROOT, capture_output=True, text=True, timeout=30,
-            env=script_env(faulty_redis.url, ERR=str(tmp_path / "err"),
-                           STATUS=str(tmp_path / "status")))
-        runs.append((result.stdout,
-                     (tmp_path / "err").read_text(),
-                     int((tmp_path / "status").read_text())))
+        runs.append(piped_into_head(faulty_redis.url, 2, tmp_path))
     for out, err, status in runs:
         assert out == ("Redis client connected to the server\n"
                        "Reply: 1\n"), out
@@ -505,25 +502,15 @@ def test_a_pipe_closed_before_the_next_line_is_quiet(
     """Pause Redis writes, so that head is gone before the 2nd line."""
     client = faulty_redis.client()
     client.execute_command("CLIENT", "PAUSE", 1000, "WRITE")
-    result = subprocess.run(
-        ["bash", "-c", './4-redis_advanced_op.py 2>"$ERR" | head -1; '
-         'echo "${PIPESTATUS[0]}" >"$STATUS"'],
-        cwd=ROOT, capture_output=True, text=True, timeout=30,
-        env=script_env(faulty_redis.url, ERR=str(tmp_path / "err"),
-                       STATUS=str(tmp_path / "status")))
-    err = (tmp_path / "err").read_text()
-    status = int((tmp_path / "status").read_text())
-    assert result.stdout == "Redis client connected to the server\n"
+    out, err, status = piped_into_head(faulty_redis.url, 1, tmp_path)
+    assert out == "Redis client connected to the server\n"
     assert (err, status in (0, 141)) == ("", True), (err, status)
 
 
 # Item 13: init-seats with Redis down.
 
 def test_init_seats_without_redis_is_one_line(closed_url: str) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "100-seat:create_app()",
-         "init-seats"], cwd=ROOT, capture_output=True, text=True,
-        timeout=30, env=script_env(closed_url))
+    result = init_seats(closed_url)
     assert result.returncode != 0, result
     assert "Traceback" not in result.stderr, result.stderr[-2000:]
     assert result.stderr.count("\n") == 1, result.stderr[-2000:]
