@@ -99,7 +99,8 @@ class KueQueue(Queue):
         try:
             found = super()._fetch_dequeued_job(connection, queue_key, job_id,
                                                 **options)
-        except (redis.ConnectionError, redis.TimeoutError):
+        except (redis.ConnectionError, redis.TimeoutError, StopRequested):
+            # Not the job's fault: Redis is away, or a stop signal came in.
             raise
         except Exception as error:
             raise UnreadableJob(queue_name, job_id,
@@ -220,6 +221,8 @@ class KueRules:
         """Return why JOB must not run here, or None if it may."""
         try:
             function = job.func_name
+        except StopRequested:
+            raise  # a stop signal, not the job's fault
         except Exception as error:
             return f"Job data could not be read: {kue.error_message(error)}"
         if function not in self.job_functions:
@@ -319,6 +322,11 @@ def run_pool_worker(*args: Any, **kwargs: Any) -> None:
     anywhere else (starting, a heartbeat) the error would end the process
     with a traceback. The pool starts a new worker in its place.
     """
+    # A worker the pool starts again later inherits the pool's own stop
+    # handler, which would stop the pool's copy, not this worker: until
+    # RQ's handlers are in place, a stop is only remembered.
+    for signal_number in STOP_SIGNALS:
+        signal.signal(signal_number, remember_stop)
     # The pool forked this process with the stop signals blocked (see
     # KuePool.start_worker): one sent meanwhile is delivered now.
     signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
@@ -390,11 +398,15 @@ class KuePool(WorkerPool):
         """Fork a worker with the stop signals blocked until it runs.
 
         A stop signal that reached the child as fork() returned was dropped
-        by Python's after-fork reset, and the worker never stopped.
+        by Python's after-fork reset, and the worker never stopped. And a
+        stop that came after RQ decided to replace a dead worker, but
+        before the fork, stopped the others and then started one more:
+        with the signals blocked, the pool looks again.
         """
         mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
         try:
-            super().start_worker(*args, **kwargs)
+            if self.status != self.Status.STOPPED:
+                super().start_worker(*args, **kwargs)
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 

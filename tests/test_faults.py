@@ -4,7 +4,8 @@ Each test injects one fault of the issue's table (a processor killed with
 kill -9, Redis restarted under load, odd HTTP requests, Ctrl-C at random
 moments...) and asserts the issue's goal for it. They act as a learner's
 shell or a failing machine would: processes, signals, HTTP and Redis
-commands; the only code they import is the web apps' create_app.
+commands; the only code they import is the web apps' create_app and
+queuing.kue, to queue a job that kills its worker.
 
 Every wait has a deadline. Long runs carry the "slow" mark and are skipped
 unless selected: ``python -m pytest -m slow tests/test_faults.py`` or
@@ -34,6 +35,7 @@ from faults import (FaultyRedis, blocked_clients, concurrent_requests,
 from helpers import (ROOT, SEAT_SERVERS, Script, free_port, http_get,
                      init_seats, run_script, script_env, wait_for_http,
                      wait_until)
+from queuing import kue
 
 slow = pytest.mark.slow
 
@@ -627,6 +629,54 @@ def test_ctrl_c_at_random_moments_under_load_never_shows_a_traceback(
             lambda moment: ctrl_c_trial(name, faulty_redis.url, moment),
             moments) if failure]
     assert not failures, (f"{len(failures)} of {trials} stops went wrong:\n"
+                          + "\n".join(failures))
+
+
+# Item 15, continued: Ctrl-C just after the pool replaced a dead worker.
+# The replacement inherited the pool's stop handler, a stop could come
+# between RQ's decision to replace and the fork, and a stop landing while
+# a job was read failed the job as unreadable and was swallowed.
+
+KILLER = """
+import signal
+from queuing import cli, connection, workers
+cli.run(lambda: workers.process("killer", 1, signal.raise_signal,
+                                connection.client(decode_responses=False)))
+"""
+
+
+def replaced_worker_trial(url: str) -> str | None:
+    """Kill the worker with a job, Ctrl-C the replacement; say what failed."""
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    script = Script("killer", url, command=[sys.executable, "-c", KILLER])
+    try:
+        wait_until(lambda: client.scard("rq:workers:killer") == 1,
+                   message="the first worker")
+        first = client.smembers("rq:workers:killer")
+        # The job kills the worker that runs it, as kill -9 would.
+        kue.create_job(kue.queue_for("killer", client), signal.raise_signal,
+                       signal.SIGKILL)
+        wait_until(lambda: client.smembers("rq:workers:killer") - first,
+                   message="a replacement worker")
+        code, _, err = script.stop(signal.SIGINT, group=True, timeout=15)
+        if code != 0 or "Traceback" in err or "could not be read" in err:
+            return f"status {code}, stderr {err[-500:]!r}"
+        return None
+    except AssertionError as error:
+        return str(error)
+    finally:
+        script.kill()
+
+
+@pytest.mark.parametrize("trials", [
+    5, pytest.param(40, marks=slow)], ids=["5 runs", "40 runs"])
+def test_ctrl_c_right_after_a_worker_was_replaced_stops_the_processor(
+        faulty_redis: FaultyRedis, trials: int) -> None:
+    failures = [failure for failure in (
+        replaced_worker_trial(faulty_redis.url) for _ in range(trials))
+        if failure]
+    assert not failures, (f"{len(failures)} of {trials} runs:\n"
                           + "\n".join(failures))
 
 

@@ -8,6 +8,8 @@ import pytest
 
 import redis
 from rq import SimpleWorker
+from rq.exceptions import StopRequested
+from rq.job import Job
 from rq.serializers import JSONSerializer
 
 from helpers import Script, wait_until
@@ -244,3 +246,24 @@ def test_a_job_that_returned_a_value_keeps_it(connection):
     Summer([queue], connection=connection,
            serializer=JSONSerializer).work(burst=True)
     assert job.return_value(refresh=True) == 4.0
+
+
+def test_a_stop_signal_while_a_job_is_read_stops_the_worker_only(
+        backend, connection, monkeypatch):
+    queue = kue.queue_for("push_notification_code", connection)
+    job = kue.create_job(queue, FUNCTION, DATA)
+
+    def stop_requested(self: Job) -> None:
+        """Raise what RQ's SIGINT handler raises, as it lands mid-read."""
+        raise StopRequested()
+
+    monkeypatch.setattr(Job, "refresh", stop_requested)
+    burst(connection)  # returns: the worker stopped
+    monkeypatch.undo()
+    assert job.get_status(refresh=True) == "queued"
+    assert connection.xlen(kue.events_key(queue.name)) == 0
+    assert job.id not in queue.failed_job_registry.get_job_ids()
+    if backend.name == "redis-server":  # fakeredis: RQ pops, no BLMOVE
+        # Taken, not started: recovery puts it back (test_queuing_recovery).
+        assert connection.lrange(queue.intermediate_queue_key, 0, -1) == [
+            job.id.encode()]
