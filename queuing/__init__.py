@@ -38,11 +38,23 @@ def _missing_module(kind: type, error: BaseException,
                     traceback: object) -> None:
     """Say in one line that a library is missing, or defer to Python."""
     if issubclass(kind, ModuleNotFoundError):
+        if _findable(getattr(error, "name", None)):
+            # There after all: a Ctrl-C broke its import off midway.
+            os._exit(0)
         sys.stderr.write(f"Error: {error}: activate the venv "
                          "(source .venv/bin/activate) or run "
                          "pip install -r requirements.txt\n")
         return
     sys.__excepthook__(kind, error, traceback)
+
+
+def _findable(name: str | None) -> bool:
+    """Tell whether the module NAME can be found on sys.path."""
+    import importlib.util
+    try:
+        return name is not None and importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def _started_from_the_shell() -> bool:

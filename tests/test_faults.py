@@ -564,10 +564,10 @@ def interpreter_start_up(err: str) -> bool:
     frame in the repository's code (but a script's own top level) or in a
     third-party package imported by the script is the script's.
     """
-    # A Ctrl-C in the site module makes Python say so first.
-    err = err.removeprefix("Fatal Python error: init_import_site: Failed "
-                           "to import the site module\nPython runtime "
-                           "state: initialized\n")
+    # A Ctrl-C in one of Python's own start-up steps (the site module, the
+    # standard streams...) makes Python name that step first.
+    err = re.sub(r"\AFatal Python error: init_\w+: [^\n]*\n"
+                 r"Python runtime state: [^\n]*\n", "", err)
     frames = FRAME.findall(err)
     if (not frames or not err.startswith("Traceback")
             or err.count("Traceback") != 1
