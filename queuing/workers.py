@@ -36,7 +36,8 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from multiprocessing.process import BaseProcess
 from typing import Any
 
@@ -47,6 +48,7 @@ from rq.job import Job, JobStatus
 from rq.utils import now
 from rq.serializers import JSONSerializer
 from rq.timeouts import TimerDeathPenalty
+from rq.worker import WorkerStatus
 from rq.worker_pool import ForkProcess, WorkerData, WorkerPool, run_worker
 
 from queuing import kue
@@ -58,6 +60,9 @@ STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 # plain flag, not a threading.Event: a second signal could interrupt the
 # first handler inside Event.set and wait forever on the Event's lock.
 early_stop_requested = False
+# True while a worker waits in Redis for a job: the one moment when a stop
+# signal interrupts the code that runs (see KueWorker._shutdown).
+waiting_for_a_job = False
 
 
 # The callbacks queuing.kue.create_job attaches: no other is run.
@@ -70,6 +75,9 @@ WORKER_TTL = 20
 # RQ sends a heartbeat (three commands) up to five times per job; one a
 # second is plenty for a key that lives 80 s.
 HEARTBEAT_EVERY = 1.0
+# A worker waits for a job this many seconds at a time, then checks that
+# it was not asked to stop meanwhile.
+WAIT_SLICE = 1
 
 
 class UnreadableJob(Exception):
@@ -87,7 +95,8 @@ class KueQueue(Queue):
 
     RQ skips a dequeued job whose hash has no data as if it were deleted,
     and lets any other error of reading it end the worker; either way the
-    job's id stays behind in the intermediate queue with no event.
+    job's id stays behind in the intermediate queue with no event. It also
+    notes when a worker waits for a job (see KueWorker._shutdown).
     """
 
     @classmethod
@@ -110,6 +119,31 @@ class KueQueue(Queue):
                 raise UnreadableJob(queue_name, job_id, "it has no data")
             connection.lrem(f"{queue_key}:intermediate", 1, job_id)
         return found
+
+    @classmethod
+    def lmove(cls, connection: redis.Redis, queue_key: str,
+              timeout: int | None) -> Any:
+        """Wait for a job id and move it as RQ does, noting the wait."""
+        with waiting():
+            return super().lmove(connection, queue_key, timeout)
+
+    @classmethod
+    def lpop(cls, queue_keys: Any, timeout: int | None,
+             connection: redis.Redis | None = None) -> Any:
+        """Wait for a job id as RQ does (Redis before 6.2), noting the wait."""
+        with waiting():
+            return super().lpop(queue_keys, timeout, connection)
+
+
+@contextmanager
+def waiting() -> Iterator[None]:
+    """Note that the worker waits for a job while inside."""
+    global waiting_for_a_job
+    waiting_for_a_job = True
+    try:
+        yield
+    finally:
+        waiting_for_a_job = False
 
 
 class KueJob(Job):
@@ -195,16 +229,32 @@ class KueRules:
             if not isinstance(queue, Queue):
                 raise TypeError(f"{queue!r} is not an RQ queue")
 
+    def stop_wanted(self) -> bool:
+        """Tell whether the worker was asked to stop."""
+        return self._stop_requested
+
+    def between_waits(self) -> None:
+        """Do what must be done between two waits for a job: nothing here."""
+
     def dequeue_job_and_maintain_ttl(self, timeout: int | None,
                                      max_idle_time: int | None = None
                                      ) -> Any:
-        """Dequeue as RQ does, failing unreadable jobs on the way."""
-        while True:
+        """Wait for a job a second at a time; None (stop) once stopping.
+
+        Unreadable jobs are failed on the way. In RQ's burst mode (TIMEOUT
+        None) the worker takes a job if there is one, and never waits.
+        """
+        wait = None if timeout is None else WAIT_SLICE
+        while not self.stop_wanted():
+            self.between_waits()
             try:
-                return super().dequeue_job_and_maintain_ttl(timeout,
-                                                            max_idle_time)
+                result = super().dequeue_job_and_maintain_ttl(wait, wait)
             except UnreadableJob as error:
                 self.drop_unreadable(error)
+                continue
+            if result is not None or wait is None:
+                return result
+        return None
 
     def drop_unreadable(self, error: UnreadableJob) -> None:
         """Take an unreadable job out of the way and report it failed."""
@@ -261,18 +311,9 @@ class KueWorker(KueRules, SimpleWorker):
     torn_down = False
 
     def work(self, *args: Any, **kwargs: Any) -> bool:
-        """Work as RQ does, without the scheduler process.
-
-        A stop signal that lands just outside RQ's loop (as its handlers are
-        installed, or as it tears down) raises RQ's StopRequested where
-        nothing catches it: here it only means that the worker stops.
-        """
+        """Work as RQ does, without the scheduler process."""
         kwargs["with_scheduler"] = False
-        try:
-            return super().work(*args, **kwargs)
-        except StopRequested:
-            self.teardown()
-            return False
+        return super().work(*args, **kwargs)
 
     def _install_signal_handlers(self) -> None:
         """Install RQ's handlers, then honour a stop that came before them.
@@ -280,12 +321,24 @@ class KueWorker(KueRules, SimpleWorker):
         RQ registers a worker in Redis before it handles signals; a Ctrl-C in
         between would otherwise kill it with a traceback, or be lost.
         """
-        try:
-            super()._install_signal_handlers()
-        except StopRequested:  # a signal between the two handlers
-            self._stop_requested = True
+        super()._install_signal_handlers()
         if early_stop_requested:
             self._stop_requested = True
+
+    def _shutdown(self) -> None:
+        """Note the stop; interrupt the worker only if it waits for a job.
+
+        RQ's signal handler raises StopRequested in whatever code the main
+        thread runs. In a library, an ``except Exception`` (redis-py has
+        dozens, around its metrics) could swallow it, and the worker waited
+        for jobs forever; in a destructor, Python printed it as a traceback.
+        Here only a wait for a job is interrupted; anywhere else the stop is
+        noted, and the worker checks for it before it waits, and between
+        two one-second waits (see KueRules.dequeue_job_and_maintain_ttl).
+        """
+        self._stop_requested = True
+        if waiting_for_a_job or self.get_state() == WorkerStatus.BUSY:
+            super()._shutdown()  # busy: RQ notes it and lets the job end
 
     def teardown(self) -> None:
         """Unregister and unsubscribe once, deaf to further stop signals.
@@ -510,16 +563,13 @@ class ThreadWorker(KueRules, SimpleWorker):
     def _install_signal_handlers(self) -> None:
         """Leave signals to the server."""
 
-    def dequeue_job_and_maintain_ttl(self, timeout: int | None,
-                                     max_idle_time: int | None = None
-                                     ) -> Any:
-        """Wait for a job a second at a time; None (stop) once stopping."""
-        while not self.stopping.is_set():
-            run_due(self.upkeep)
-            result = super().dequeue_job_and_maintain_ttl(1, 1)
-            if result is not None:
-                return result
-        return None
+    def stop_wanted(self) -> bool:
+        """Tell whether the server closed the worker."""
+        return self.stopping.is_set()
+
+    def between_waits(self) -> None:
+        """Run the upkeep tasks that are due."""
+        run_due(self.upkeep)
 
 
 class BackgroundWorker:

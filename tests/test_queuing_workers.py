@@ -40,6 +40,55 @@ def processor_of(queue: str, module: str, function: str,
     return script
 
 
+# The processor above, with a Ctrl-C that lands, the first time a worker
+# gets ready to wait for a job, in library code that RQ's StopRequested
+# cannot cross: an `except Exception` (redis-py wraps its metrics in
+# dozens), or a destructor (Python prints what it raises, and goes on).
+CTRL_C_IN_A_LIBRARY = """
+import os, signal
+from rq.worker import BaseWorker
+procline = BaseWorker.procline
+
+def ctrl_c():
+    if not os.environ.get("STOPPED"):
+        os.environ["STOPPED"] = "1"
+        os.killpg(0, signal.SIGINT)  # Ctrl-C: the pool and its worker
+        sum(range(1000))  # RQ's handler runs here
+
+class Destructor:
+    def __del__(self):
+        ctrl_c()
+
+def swallowing(self, message):
+    try:
+        ctrl_c()
+    except Exception:
+        pass
+    procline(self, message)
+
+def destructor(self, message):
+    Destructor()
+    procline(self, message)
+
+BaseWorker.procline = {library}
+""" + PROCESSOR
+
+
+@pytest.mark.parametrize("library", ["swallowing", "destructor"])
+def test_a_ctrl_c_that_lands_in_a_library_stops_the_processor_cleanly(
+        real_redis, library):
+    script = Script("ctrl_c", real_redis, command=[
+        sys.executable, "-c", CTRL_C_IN_A_LIBRARY.format(
+            library=library, queue="ctrl_c", module="signal",
+            function="raise_signal")])
+    try:
+        # Before the fix, the worker waited for jobs forever (swallowing),
+        # or stderr showed "Exception ignored in" and a traceback.
+        assert script.wait(timeout=15) == (0, "", "")
+    finally:
+        script.kill()
+
+
 def test_a_job_that_kills_its_worker_fails_and_a_new_worker_comes(
         real_redis):
     connection = redis.Redis.from_url(real_redis)
