@@ -44,7 +44,7 @@ from typing import Any
 import redis
 from rq import Queue, SimpleWorker
 from rq.exceptions import StopRequested
-from rq.job import Job, JobStatus
+from rq.job import Job
 from rq.utils import now
 from rq.serializers import JSONSerializer
 from rq.timeouts import TimerDeathPenalty
@@ -146,28 +146,6 @@ def waiting() -> Iterator[None]:
         waiting_for_a_job = False
 
 
-class KueJob(Job):
-    """An RQ job that keeps no result stream for a run that returned None.
-
-    RQ writes each result to a stream of its own, rq:results:ID, which
-    takes about 4.7 KB of Redis for its one entry (Redis preallocates
-    stream nodes): three times the job itself. A job that returned nothing
-    has nothing to keep there: its end is in its events, its status in its
-    hash and in RQ's finished registry. Kue kept no such record either.
-    """
-
-    def _handle_success(self, result_ttl: int, pipeline: Any,
-                        *args: Any, **kwargs: Any) -> None:
-        """Finish the job as RQ does, without the empty result stream."""
-        if self._result is not None:
-            super()._handle_success(result_ttl, pipeline, *args, **kwargs)
-            return
-        self.set_status(JobStatus.FINISHED, pipeline=pipeline)
-        self.save(pipeline=pipeline, include_meta=False, include_result=False)
-        if result_ttl != 0:
-            self.finished_job_registry.add(self, result_ttl, pipeline)
-
-
 class KueRules:
     """What every worker here checks around each job (a mixin).
 
@@ -176,7 +154,7 @@ class KueRules:
 
     job_functions: frozenset[str] = frozenset()
     queue_class = KueQueue
-    job_class = KueJob
+    job_class = kue.KueJob
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         """Make the worker, with a heartbeat every few seconds.
@@ -532,7 +510,7 @@ def process(queue_name: str, concurrency: int, function: Callable,
         "job_functions": frozenset({kue.function_path(function)})})
     pool = KuePool([queue_name], connection=connection,
                    num_workers=concurrency, worker_class=worker_class,
-                   queue_class=KueQueue, job_class=KueJob,
+                   queue_class=KueQueue, job_class=kue.KueJob,
                    serializer=JSONSerializer,
                    logging_level=level)
     pool.start(logging_level=level)

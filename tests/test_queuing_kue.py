@@ -30,6 +30,20 @@ def test_created_jobs_carry_the_kue_callbacks(queue):
         "queuing.kue.on_stopped")
 
 
+# What a job's hash leaves out: RQ reads each back as its default.
+DEFAULTS = {"group_id": None, "success_callback_timeout": 60,
+            "failure_callback_timeout": 60, "stopped_callback_timeout": 60}
+
+
+def test_a_job_keeps_no_field_that_says_rqs_default(connection, queue):
+    job = kue.create_job(queue, FUNCTION, DATA)
+    fields = {name.decode() for name in connection.hgetall(job.key)}
+    assert "status" in fields and not fields & set(DEFAULTS)
+    again = Job.fetch(job.id, connection=connection,
+                      serializer=queue.serializer)
+    assert {name: getattr(again, name) for name in DEFAULTS} == DEFAULTS
+
+
 def test_events_of_a_job_that_ended_before_anyone_looked_are_all_read(
         connection, queue):
     since = kue.last_event_id(connection, queue.name)

@@ -281,6 +281,9 @@ def test_a_job_that_returned_nothing_keeps_no_result_stream(
     assert job.id in queue.finished_job_registry.get_job_ids()
     assert not connection.exists(f"rq:results:{job.id}")
     assert 0 < connection.ttl(job.key) <= kue.FINISHED_KEPT
+    # Nor did the worker write back the fields that say RQ's defaults.
+    assert not {b"group_id", b"success_callback_timeout"} & set(
+        connection.hgetall(job.key))
 
 
 def test_a_job_that_returned_a_value_keeps_it(connection):

@@ -49,13 +49,14 @@ from pathlib import Path
 from statistics import median
 
 import redis
-from rq import Queue
-from rq.serializers import JSONSerializer
 
 # tools/demo.py, beside this file (the script's folder is on sys.path).
 from demo import free_port, reachable
 
 ROOT = Path(__file__).resolve().parent.parent
+# The repository's own modules: queuing, and the numbered scripts.
+sys.path.insert(0, str(ROOT))
+from queuing import kue  # noqa: E402
 NODE_SOURCES = ROOT / "tools" / "node"
 VENV_BIN = str(Path(sys.executable).parent)
 SECTIONS = ["web", "task8", "throughput", "memory", "seats"]
@@ -433,11 +434,11 @@ class Bench:
             if result.stdout.strip() != f"queued {count}":
                 raise BenchmarkError(f"queue_jobs.js: {result.stderr!r}")
             return
-        queue = Queue(QUEUE_NAME, connection=self.client,
-                      serializer=JSONSerializer)
+        # As task 8's createPushNotificationsJobs does: Kue's ids, events.
+        queue = kue.queue_for(QUEUE_NAME, self.client)
         phones = MODES[mode]
         for index in range(count):
-            queue.enqueue(JOB_FUNCTION, {
+            kue.create_job(queue, JOB_FUNCTION, {
                 "phoneNumber": phones[index % len(phones)],
                 "message": f"This is the code {CODES[index % len(CODES)]}"
                            " to verify your account"})
@@ -561,8 +562,6 @@ class Bench:
     def bench_seats(self) -> None:
         """100-seat on each server: requests/s and seats taken beyond 50."""
         text = redis.Redis.from_url(self.url, decode_responses=True)
-        if str(ROOT) not in sys.path:
-            sys.path.insert(0, str(ROOT))
         seat = __import__("100-seat")
         for name, command in SEAT_SERVERS.items():
             text.flushdb()
