@@ -55,12 +55,12 @@ FAILED_KEPT = 24 * 3600
 # node-redis reconnects, before it gives up with one line.
 RECONNECT_WINDOW = 10.0
 ENDS = ("complete", "failed")
+FAILED_ATTEMPT = "failed attempt"
 # Fields of a job's hash that RQ reads back as its defaults when missing.
 DEFAULT_FIELDS = {"group_id": "",
                   "success_callback_timeout": CALLBACK_TIMEOUT,
                   "failure_callback_timeout": CALLBACK_TIMEOUT,
                   "stopped_callback_timeout": CALLBACK_TIMEOUT}
-FAILED_ATTEMPT = "failed attempt"
 # Kue's priority levels: the lower the number, the sooner the job runs.
 PRIORITIES = {"low": 10, "normal": 0, "medium": -5, "high": -10,
               "critical": -15}
