@@ -280,3 +280,23 @@ def init_seats(redis_url: str) -> subprocess.CompletedProcess:
         [sys.executable, "-m", "flask", "--app", "100-seat:create_app()",
          "init-seats"], cwd=ROOT, env=script_env(redis_url),
         capture_output=True, text=True, timeout=30)
+
+
+def start_seat_server(kind: str, redis_url: str) -> tuple[Script, str]:
+    """Start 100-seat under SEAT_SERVERS[KIND]; return it and its base URL.
+
+    A WSGI server does not open the seats: init-seats does, first.
+    """
+    if kind != "script":
+        opened = init_seats(redis_url)
+        assert opened.returncode == 0, opened.stderr
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = Script("100-seat.py", redis_url, PORT=str(port),
+                    command=SEAT_SERVERS[kind](port))
+    try:
+        wait_for_http(base + "/available_seats", server)
+    except BaseException:
+        server.kill()
+        raise
+    return server, base

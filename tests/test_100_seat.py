@@ -10,9 +10,8 @@ import redis
 from rq import Queue
 from rq.serializers import JSONSerializer
 
-from helpers import (ROOT, SEAT_SERVERS, Script, free_port, http_get,
-                     init_seats, printed_lines, script_env, wait_for_http,
-                     wait_until)
+from helpers import (ROOT, SEAT_SERVERS, Script, http_get, printed_lines,
+                     script_env, start_seat_server, wait_until)
 
 seat = importlib.import_module("100-seat")
 
@@ -188,15 +187,9 @@ def check_seat_run(url: str, server: Script, real_client) -> None:
 @pytest.mark.parametrize("kind", list(SEAT_SERVERS))
 def test_120_concurrent_reservations_take_exactly_50_seats(
         real_redis, real_client, kind):
-    if kind != "script":
-        assert init_seats(real_redis).returncode == 0
-        assert real_client.get("available_seats") == "50"
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = Script("100-seat.py", real_redis, PORT=str(port),
-                    command=SEAT_SERVERS[kind](port))
+    server, url = start_seat_server(kind, real_redis)
     try:
-        wait_for_http(url + "/available_seats", server)
+        assert real_client.get("available_seats") == "50"
         assert http_get(url + "/available_seats") == (
             200, "application/json", SEATS_50)
         check_seat_run(url, server, real_client)

@@ -33,8 +33,8 @@ from faults import (FaultyRedis, blocked_clients, concurrent_requests,
                     group_pids, kill_group, random_moments, redis_snapshot,
                     request)
 from helpers import (ROOT, SEAT_SERVERS, Script, free_port, http_get,
-                     init_seats, run_script, script_env, wait_for_http,
-                     wait_until)
+                     init_seats, run_script, script_env, start_seat_server,
+                     wait_for_http, wait_until)
 from queuing import kue
 
 slow = pytest.mark.slow
@@ -275,16 +275,9 @@ def seat_endings(output: str) -> tuple[list[str], list[str]]:
 @pytest.mark.parametrize("kind", list(SEAT_SERVERS))
 def test_the_seat_server_finishes_its_queue_across_a_redis_restart(
         faulty_redis: FaultyRedis, kind: str) -> None:
-    url = faulty_redis.url
     client = faulty_redis.client()
-    if kind != "script":
-        assert init_seats(url).returncode == 0
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = Script("100-seat.py", url, PORT=str(port),
-                    command=SEAT_SERVERS[kind](port))
+    server, base = start_seat_server(kind, faulty_redis.url)
     try:
-        wait_for_http(base + "/available_seats", server)
         with ThreadPoolExecutor(max_workers=32) as pool:
             bodies = list(pool.map(
                 lambda _: http_get(base + "/reserve_seat")[2], range(300)))
