@@ -26,12 +26,24 @@ import _signal
 import os
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
 
 def _end_quietly(signum: int, frame: object) -> None:
     """End the process at once with status 0: nothing has started yet."""
     os._exit(0)
+
+
+def _named_like_a_script() -> bool:
+    """Tell, from its name alone, whether the program is a numbered script."""
+    name = os.path.basename(sys.argv[0]) if sys.argv else ""
+    return name[:1].isdigit() and name.endswith(".py")
+
+
+# First of all, as the window before it is a Ctrl-C's traceback: a
+# numbered script goes quiet now; the slower checks come after.
+if _named_like_a_script():
+    _signal.signal(_signal.SIGINT, _end_quietly)
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _missing_module(kind: type, error: BaseException,
@@ -59,14 +71,13 @@ def _findable(name: str | None) -> bool:
 
 def _started_from_the_shell() -> bool:
     """Tell whether the program is one of the numbered scripts at ROOT."""
-    program = sys.argv[0] if sys.argv else ""
-    name = os.path.basename(program)
-    return (name[:1].isdigit() and name.endswith(".py")
-            and os.path.dirname(os.path.abspath(program)) == ROOT)
+    return _named_like_a_script() and os.path.dirname(
+        os.path.abspath(sys.argv[0])) == ROOT
 
 
 if _started_from_the_shell():
-    _signal.signal(_signal.SIGINT, _end_quietly)
     # A script started outside the venv fails on its first import of a
     # library: one line says why, where Python would print a traceback.
     sys.excepthook = _missing_module
+elif _named_like_a_script():  # a numbered script of somebody else's
+    _signal.signal(_signal.SIGINT, _signal.default_int_handler)
