@@ -27,6 +27,7 @@ import math
 import sys
 import threading
 import time
+import zlib
 from pathlib import Path
 from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
@@ -34,7 +35,7 @@ from typing import Any, NamedTuple
 
 import redis
 from rq import Callback, Queue, Retry
-from rq.defaults import CALLBACK_TIMEOUT
+from rq.defaults import CALLBACK_TIMEOUT, DEFAULT_RESULT_TTL
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 from rq.timeouts import JobTimeoutException
@@ -49,15 +50,19 @@ EVENTS_KEPT = 10_000
 # for RQ's default 500 s, a failed one for a day (RQ's default is a year,
 # and its failure results never expired). A queued job waits until a worker
 # takes it: its keys expire only once it ended.
-FINISHED_KEPT = 500
+FINISHED_KEPT = DEFAULT_RESULT_TTL
 FAILED_KEPT = 24 * 3600
 # A creator waiting for events rides out a Redis restart this long, as
 # node-redis reconnects, before it gives up with one line.
 RECONNECT_WINDOW = 10.0
 ENDS = ("complete", "failed")
+ENDED_STATUSES = (JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED)
+SPENT_WHEN_FINISHED = ("success_callback_name", "failure_callback_name",
+                       "stopped_callback_name", "failure_ttl")
 FAILED_ATTEMPT = "failed attempt"
-# Fields of a job's hash that RQ reads back as its defaults when missing.
-DEFAULT_FIELDS = {"group_id": "",
+# Fields of a job's hash that RQ reads back as its defaults when missing
+# (a missing timeout: the worker applies the default, 180 s).
+DEFAULT_FIELDS = {"group_id": "", "timeout": Queue.DEFAULT_TIMEOUT,
                   "success_callback_timeout": CALLBACK_TIMEOUT,
                   "failure_callback_timeout": CALLBACK_TIMEOUT,
                   "stopped_callback_timeout": CALLBACK_TIMEOUT}
@@ -182,8 +187,10 @@ class KueJob(Job):
     stream nodes): three times the job itself. A job that returned nothing
     has nothing to keep there: its end is in its events, its status in its
     hash and in RQ's finished registry. Kue kept no such record either.
-    The job's hash also leaves out the fields that only repeat RQ's
-    defaults: about 90 bytes of Redis each.
+    A failed job keeps its error (the traceback) in its hash, as Kue did,
+    in RQ's own field for it, exc_info, compressed. The job's hash also
+    leaves out the fields that are empty or only repeat RQ's defaults:
+    about 60 to 90 bytes of Redis each.
     """
 
     def _handle_success(self, result_ttl: int, pipeline: Any,
@@ -197,14 +204,53 @@ class KueJob(Job):
         if result_ttl != 0:
             self.finished_job_registry.add(self, result_ttl, pipeline)
 
+    def _handle_failure(self, exc_string: str, pipeline: Any,
+                        *args: Any, **kwargs: Any) -> None:
+        """Fail the job as RQ does, its error in its hash, not a stream.
+
+        RQ's job.exc_info reads it back from there.
+        """
+        self.failed_job_registry.add(self, ttl=self.failure_ttl,
+                                     exc_string=exc_string, pipeline=pipeline)
+        pipeline.hset(self.key, "exc_info",
+                      zlib.compress(exc_string.encode()))
+
     def to_dict(self, include_meta: bool = True,
                 include_result: bool = True) -> dict:
-        """Return RQ's fields of the job, but those that say the default."""
+        """Return RQ's fields of the job, but those that say the default.
+
+        An ended job's last heartbeat is emptied: its end says when. So are
+        a finished job's callbacks and failure ttl: they were run, or can
+        no longer be (RQ requeues failed jobs only).
+        """
         fields = super().to_dict(include_meta, include_result)
         for name, default in DEFAULT_FIELDS.items():
             if fields.get(name) == default:
                 del fields[name]
+        if self._status in ENDED_STATUSES:
+            fields["last_heartbeat"] = ""
+        if self._status == JobStatus.FINISHED:
+            fields.update(dict.fromkeys(SPENT_WHEN_FINISHED, ""))
         return fields
+
+    def save(self, pipeline: Any = None, include_meta: bool = True,
+             include_result: bool = True) -> None:
+        """Write the job's hash as RQ does, deleting its empty fields.
+
+        RQ empties a field (a retried job's worker_name, say) by writing
+        ""; deleting it reads back the same, and keeps nothing.
+        """
+        if pipeline is None:
+            with self.connection.pipeline() as own:
+                self.save(own, include_meta, include_result)
+                own.execute()
+            return
+        fields = self.to_dict(include_meta, include_result)
+        empty = [name for name, value in fields.items() if value == ""]
+        pipeline.hset(self.key, mapping={
+            name: value for name, value in fields.items() if value != ""})
+        if empty:
+            pipeline.hdel(self.key, *empty)
 
 
 def queue_for(queue_name: str, connection: redis.Redis) -> Queue:
@@ -353,7 +399,8 @@ def create_job(queue: Queue, function: str | Callable, data: dict,
         function = function_path(function)
     job_options: dict[str, Any] = {
         "job_id": job_id or new_job_id(queue.connection),
-        "result_ttl": 0 if remove_on_complete else FINISHED_KEPT,
+        # FINISHED_KEPT is RQ's default: a job need not store it.
+        "result_ttl": 0 if remove_on_complete else None,
         "failure_ttl": FAILED_KEPT,
         "on_success": Callback(on_complete),
         "on_failure": Callback(on_failed),

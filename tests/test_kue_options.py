@@ -14,6 +14,7 @@ import time
 import pytest
 import redis
 from rq import SimpleWorker
+from rq.defaults import DEFAULT_RESULT_TTL
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
@@ -113,9 +114,11 @@ def test_default_options_make_the_job_of_before(queue):
     job = create(queue, "plain")
     job = Job.fetch(job.id, connection=queue.connection,
                     serializer=JSONSerializer)
+    # No timeout nor result_ttl stored: workers apply RQ's defaults.
     assert (job.meta, job.retries_left, job.retry_intervals, job.timeout,
             job.result_ttl, job.failure_ttl, job.get_status()) == (
-        {}, None, None, 180, kue.FINISHED_KEPT, kue.FAILED_KEPT, "queued")
+        {}, None, None, None, None, kue.FAILED_KEPT, "queued")
+    assert job.get_result_ttl(DEFAULT_RESULT_TTL) == kue.FINISHED_KEPT
     assert not queue.connection.hexists(job.key, scheduling.DUE_FIELD)
 
 
@@ -337,7 +340,7 @@ def test_a_job_removed_on_complete_is_kept_when_it_fails(connection, queue):
     job = create(queue, "failing", remove_on_complete=True, fail=1)
     burst(queue)
     assert kue_options.traces(connection, job.id) == [
-        f"rq:failed:{QUEUE}", f"rq:job:{job.id}", f"rq:results:{job.id}"]
+        f"rq:failed:{QUEUE}", f"rq:job:{job.id}"]
 
 
 def test_events_written_just_before_a_job_vanished_are_read(

@@ -42,6 +42,23 @@ def test_a_job_keeps_no_field_that_says_rqs_default(connection, queue):
     again = Job.fetch(job.id, connection=connection,
                       serializer=queue.serializer)
     assert {name: getattr(again, name) for name in DEFAULTS} == DEFAULTS
+    # A missing timeout is RQ's default: the worker applies it.
+    assert again.timeout is None and queue.DEFAULT_TIMEOUT == 180
+
+
+def test_a_job_keeps_no_empty_field_and_an_emptied_one_goes(
+        connection, queue):
+    job = kue.create_job(queue, FUNCTION, DATA)
+    assert b"" not in connection.hgetall(job.key).values()
+    assert not connection.hexists(job.key, "worker_name")
+    job.worker_name = "w1"
+    job.save()
+    assert connection.hget(job.key, "worker_name") == b"w1"
+    job.worker_name = None  # as RQ empties it
+    job.save()
+    assert not connection.hexists(job.key, "worker_name")
+    assert Job.fetch(job.id, connection=connection,
+                     serializer=queue.serializer).worker_name is None
 
 
 def test_events_of_a_job_that_ended_before_anyone_looked_are_all_read(

@@ -3,6 +3,7 @@ import logging
 import math
 import signal
 import sys
+import zlib
 
 import pytest
 
@@ -281,9 +282,31 @@ def test_a_job_that_returned_nothing_keeps_no_result_stream(
     assert job.id in queue.finished_job_registry.get_job_ids()
     assert not connection.exists(f"rq:results:{job.id}")
     assert 0 < connection.ttl(job.key) <= kue.FINISHED_KEPT
-    # Nor did the worker write back the fields that say RQ's defaults.
-    assert not {b"group_id", b"success_callback_timeout"} & set(
-        connection.hgetall(job.key))
+    # Nor did the worker write back the fields that say RQ's defaults,
+    # the empty ones, the heartbeat or the spent callbacks of a job that
+    # finished.
+    fields = connection.hgetall(job.key)
+    assert not {b"group_id", b"success_callback_timeout", b"timeout",
+                b"last_heartbeat", b"success_callback_name",
+                b"failure_callback_name", b"stopped_callback_name",
+                b"failure_ttl"} & set(fields), fields
+    assert b"" not in fields.values() and fields[b"ended_at"], fields
+
+
+def test_a_failed_job_keeps_its_error_in_its_hash(connection):
+    queue = kue.queue_for("push_notification_code", connection)
+    job = kue.create_job(queue, FUNCTION, {"phoneNumber": "4153518743"})
+    burst(connection)
+    assert job.get_status(refresh=True) == "failed"
+    assert job.id in queue.failed_job_registry.get_job_ids()
+    # The traceback, compressed in RQ's exc_info field, which RQ reads.
+    error = zlib.decompress(connection.hget(job.key, "exc_info")).decode()
+    assert error.startswith("Traceback") and "KeyError" in error, error
+    with pytest.warns(DeprecationWarning):
+        assert Job.fetch(job.id, connection=connection,
+                         serializer=JSONSerializer).exc_info == error
+    assert not connection.exists(f"rq:results:{job.id}")
+    assert 0 < connection.ttl(job.key) <= kue.FAILED_KEPT
 
 
 def test_a_job_that_returned_a_value_keeps_it(connection):
