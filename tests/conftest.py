@@ -22,6 +22,22 @@ import queuing.connection
 from helpers import (answers, free_port, redis_server_binaries,
                      start_redis_server, stop_redis_server, unavailable)
 
+
+def slow_selected(config: pytest.Config) -> bool:
+    """Tell whether this run asked for the slow tests (-m slow, SLOW=1)."""
+    expression = config.getoption("markexpr") or ""
+    return os.environ.get("SLOW") == "1" or (
+        "slow" in expression and "not slow" not in expression)
+
+
+@pytest.fixture(autouse=True)
+def skip_slow_unless_selected(request: pytest.FixtureRequest) -> None:
+    """Skip a slow test (fault injection, long waits) unless selected."""
+    if (request.node.get_closest_marker("slow")
+            and not slow_selected(request.config)):
+        pytest.skip("slow fault run: select it with -m slow or SLOW=1")
+
+
 # Read once, before any fixture points REDIS_URL elsewhere.
 USER_REDIS_URL = os.environ.get("REDIS_URL")
 # Redis's default number of databases (0 to 15).
@@ -81,12 +97,32 @@ def real_redis_url(tmp_path_factory: pytest.TempPathFactory
     stop_redis_server(process)
 
 
+@pytest.fixture(scope="session")
+def own_redis_server_url(tmp_path_factory: pytest.TempPathFactory
+                         ) -> Iterator[str]:
+    """Yield the URL of a redis-server that only this test process uses."""
+    if not redis_server_binaries():
+        unavailable("real Redis unavailable: no redis-server found (PATH, "
+                    "the venv, /usr/bin)")
+    process, url = start_redis_server(tmp_path_factory.mktemp("own-redis"))
+    yield url
+    stop_redis_server(process)
+
+
 @pytest.fixture
-def real_redis(real_redis_url: str) -> Iterator[str]:
-    """Yield the real server's URL with its database empty, then empty it."""
-    with redis.Redis.from_url(real_redis_url) as client:
+def real_redis(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Yield the real server's URL with its database empty, then empty it.
+
+    Pub/sub channels belong to the server, not to a database: a test marked
+    "channel" gets a server of its test process's own, which no other test
+    process listens or publishes on.
+    """
+    url = request.getfixturevalue(
+        "own_redis_server_url" if request.node.get_closest_marker("channel")
+        else "real_redis_url")
+    with redis.Redis.from_url(url) as client:
         client.flushdb()
-        yield real_redis_url
+        yield url
         client.flushdb()
 
 

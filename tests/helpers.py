@@ -18,6 +18,9 @@ from rq import Queue, SimpleWorker
 from rq.serializers import JSONSerializer
 
 ROOT = Path(__file__).resolve().parent.parent
+# Tests that listen or publish on task 5's channel: their real Redis is a
+# server of their test process's own (see conftest's real_redis).
+ON_THE_CHANNEL = pytest.mark.channel
 
 
 def wait_until(condition: Callable[[], object], timeout: float = 10.0,

@@ -2,7 +2,9 @@
 import importlib
 import threading
 
-from helpers import wait_until
+from helpers import ON_THE_CHANNEL, wait_until
+
+pytestmark = ON_THE_CHANNEL
 
 publisher = importlib.import_module("5-publisher")
 

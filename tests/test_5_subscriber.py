@@ -5,7 +5,9 @@ import threading
 
 import pytest
 
-from helpers import Script, run_script, wait_until
+from helpers import ON_THE_CHANNEL, Script, run_script, wait_until
+
+pytestmark = ON_THE_CHANNEL
 
 subscriber = importlib.import_module("5-subscriber")
 

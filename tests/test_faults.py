@@ -7,9 +7,9 @@ shell or a failing machine would: processes, signals, HTTP and Redis
 commands; the only code they import is the web apps' create_app and
 queuing.kue, to queue a job that kills its worker.
 
-Every wait has a deadline. Long runs carry the "slow" mark and are skipped
-unless selected: ``python -m pytest -m slow tests/test_faults.py`` or
-``FAULTS_SLOW=1``.
+Every wait has a deadline. The injections that take a second or more carry
+the "slow" mark and are skipped unless selected: ``python -m pytest -n 0
+-m slow`` or ``SLOW=1`` (CI runs them); the quick checks run every time.
 """
 import importlib
 import json
@@ -50,22 +50,6 @@ NOT_FOUND = b'{"status":"Product not found"}'
 # Redis or the processor is back.
 RECOVERY_SECONDS = 60
 GRANIAN = str(Path(sys.executable).parent / "granian")
-
-
-def slow_selected(config: pytest.Config) -> bool:
-    """Tell whether this run asked for the slow tests."""
-    expression = config.getoption("markexpr") or ""
-    return os.environ.get("FAULTS_SLOW") == "1" or (
-        "slow" in expression and "not slow" not in expression)
-
-
-@pytest.fixture(autouse=True)
-def skip_slow_unless_selected(request: pytest.FixtureRequest) -> None:
-    """Skip a slow test unless -m slow or FAULTS_SLOW=1 selected it."""
-    if (request.node.get_closest_marker("slow")
-            and not slow_selected(request.config)):
-        pytest.skip("slow fault run: select it with -m slow or "
-                    "FAULTS_SLOW=1")
 
 
 @pytest.fixture
@@ -171,6 +155,7 @@ def ended_processes(*scripts: Script) -> str | None:
 
 # Item 1: kill -9 of the processor's process group while jobs run.
 
+@slow
 def test_jobs_dequeued_by_a_processor_killed_with_kill_9_still_end(
         faulty_redis: FaultyRedis) -> None:
     """Kill -9 the processor while its workers hold dequeued jobs.
@@ -214,6 +199,7 @@ def test_jobs_dequeued_by_a_processor_killed_with_kill_9_still_end(
                 script.kill()
 
 
+@slow
 def test_kill_9_at_random_moments_of_the_pipeline_strands_no_job(
         faulty_redis: FaultyRedis) -> None:
     """Kill -9 the processor three times while three creators run."""
@@ -272,6 +258,7 @@ def seat_endings(output: str) -> tuple[list[str], list[str]]:
                 r"Seat reservation job \d+ failed: .*", line)])
 
 
+@slow
 @pytest.mark.parametrize("kind", list(SEAT_SERVERS))
 def test_the_seat_server_finishes_its_queue_across_a_redis_restart(
         faulty_redis: FaultyRedis, kind: str) -> None:
@@ -310,6 +297,7 @@ def test_the_seat_server_finishes_its_queue_across_a_redis_restart(
 
 # Item 3: Redis restarted (with save) during the task 8 pipeline.
 
+@slow
 def test_the_job_pipeline_finishes_across_a_redis_restart(
         faulty_redis: FaultyRedis) -> None:
     url = faulty_redis.url
@@ -394,6 +382,7 @@ def test_head_on_reserve_seat_queues_nothing(
     assert client.llen(f"rq:queue:{SEAT_QUEUE}") == 0
 
 
+@slow
 def test_head_on_process_starts_no_worker(
         faulty_redis: FaultyRedis, seat_server: tuple[str, Script]) -> None:
     base, _ = seat_server
@@ -414,6 +403,7 @@ def test_head_on_process_starts_no_worker(
 
 # Item 10: the development servers under 512 concurrent connections.
 
+@slow
 @pytest.mark.parametrize("name, path", [
     ("9-stock.py", "/list_products/1"),
     ("100-seat.py", "/available_seats")])
@@ -479,6 +469,7 @@ def piped_into_head(url: str, lines: int, tmp_path: Path
             int((tmp_path / "status").read_text()))
 
 
+@slow
 def test_piping_into_head_is_quiet(faulty_redis: FaultyRedis,
                                    tmp_path: Path) -> None:
     client = faulty_redis.client()
@@ -492,6 +483,7 @@ def test_piping_into_head_is_quiet(faulty_redis: FaultyRedis,
         assert (err, status in (0, 141)) == ("", True), (err, status)
 
 
+@slow
 def test_a_pipe_closed_before_the_next_line_is_quiet(
         faulty_redis: FaultyRedis, tmp_path: Path) -> None:
     """Pause Redis writes, so that head is gone before the 2nd line."""
@@ -712,10 +704,9 @@ def ctrl_c_trial(name: str, url: str, moment: float) -> str | None:
         script.kill()
 
 
+@slow
 @pytest.mark.parametrize("name, trials", [
-    ("6-job_processor.py", 10), ("7-job_processor.py", 10),
-    pytest.param("6-job_processor.py", 100, marks=slow),
-    pytest.param("7-job_processor.py", 100, marks=slow)])
+    ("6-job_processor.py", 100), ("7-job_processor.py", 100)])
 def test_ctrl_c_at_random_moments_under_load_never_shows_a_traceback(
         faulty_redis: FaultyRedis, name: str, trials: int) -> None:
     moments = random_moments(trials, 0.0, 1.5, seed=trials + len(name))
@@ -764,8 +755,8 @@ def replaced_worker_trial(url: str) -> str | None:
         script.kill()
 
 
-@pytest.mark.parametrize("trials", [
-    5, pytest.param(40, marks=slow)], ids=["5 runs", "40 runs"])
+@slow
+@pytest.mark.parametrize("trials", [40], ids=["40 runs"])
 def test_ctrl_c_right_after_a_worker_was_replaced_stops_the_processor(
         faulty_redis: FaultyRedis, trials: int) -> None:
     failures = [failure for failure in (
@@ -807,10 +798,9 @@ def granian_trial(app: str, url: str) -> str | None:
         server.kill()
 
 
-@pytest.mark.parametrize("apps", [
-    ["9-stock", "100-seat", "100-seat"],
-    pytest.param(["9-stock"] * 20 + ["100-seat"] * 20, marks=slow)],
-    ids=["3 runs", "40 runs"])
+@slow
+@pytest.mark.parametrize("apps", [["9-stock"] * 20 + ["100-seat"] * 20],
+                         ids=["40 runs"])
 def test_ctrl_c_stops_granian_and_all_its_workers(
         faulty_redis: FaultyRedis, apps: list[str]) -> None:
     failures = [failure for failure in (

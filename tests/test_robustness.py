@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 import redis
 
-from helpers import (Script, free_port, http_get, redis_server_binaries,
-                     run_script, start_redis_server, stop_redis_server,
-                     unavailable, wait_for_http, wait_until)
+from helpers import (ON_THE_CHANNEL, Script, free_port, http_get,
+                     redis_server_binaries, run_script, start_redis_server,
+                     stop_redis_server, unavailable, wait_for_http,
+                     wait_until)
 
 NOT_CONNECTED = "Redis client not connected to the server: Error 111 "
 
@@ -133,8 +134,11 @@ def test_a_processor_reports_a_lost_redis_on_one_line_and_recovers(
 @pytest.mark.parametrize("name, ready", [
     ("5-subscriber.py",
      lambda client: client.pubsub_numsub("holberton school channel")[0][1]),
-    ("6-job_creator.py",
-     lambda client: client.llen("rq:queue:push_notification_code")),
+    # The creator first waits out kue.RECONNECT_WINDOW (10 s).
+    pytest.param(
+        "6-job_creator.py",
+        lambda client: client.llen("rq:queue:push_notification_code"),
+        marks=pytest.mark.slow),
 ])
 def test_a_waiting_script_ends_on_one_line_when_redis_goes(
         own_redis, name, ready):
@@ -171,7 +175,8 @@ def ready_when(name: str, url: str, port: int):
     (signal.SIGINT, True), (signal.SIGTERM, False)],
     ids=["ctrl-c", "sigterm"])
 @pytest.mark.parametrize("name", [
-    "5-subscriber.py", "6-job_processor.py", "7-job_processor.py",
+    pytest.param("5-subscriber.py", marks=ON_THE_CHANNEL),
+    "6-job_processor.py", "7-job_processor.py",
     "6-job_creator.py", "7-job_creator.py", "9-stock.py", "100-seat.py"])
 def test_every_long_running_script_stops_cleanly(
         real_redis, name, signal_number, group):
