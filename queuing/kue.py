@@ -55,6 +55,9 @@ FAILED_KEPT = 24 * 3600
 # A creator waiting for events rides out a Redis restart this long, as
 # node-redis reconnects, before it gives up with one line.
 RECONNECT_WINDOW = 10.0
+# A job watcher waits for events this many ms at a time, then checks that
+# it was not closed meanwhile: its server stops promptly.
+WATCHER_BLOCK = 250
 ENDS = ("complete", "failed")
 ENDED_STATUSES = (JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED)
 SPENT_WHEN_FINISHED = ("success_callback_name", "failure_callback_name",
@@ -428,19 +431,19 @@ def last_event_id(connection: redis.Redis, queue_name: str) -> str:
     return _text(newest[0][0]) if newest else "0-0"
 
 
-def read_events(connection: redis.Redis, queue_name: str, since: str
-                ) -> Iterator[tuple[str, JobEvent] | None]:
+def read_events(connection: redis.Redis, queue_name: str, since: str,
+                block: int = 1000) -> Iterator[tuple[str, JobEvent] | None]:
     """Yield QUEUE_NAME's events after event SINCE, as they are written.
 
     Each comes as a pair (its entry id, the event), so that a reader can
-    resume after it. None comes after each second without events, so that a
-    reader can do other things between them; the generator never ends.
+    resume after it. None comes after each BLOCK ms without events, so that
+    a reader can do other things between them; the generator never ends.
     """
     key = events_key(queue_name)
     lost_since = None
     while True:
         try:
-            reply = connection.xread({key: since}, block=1000)
+            reply = connection.xread({key: since}, block=block)
         except (redis.ConnectionError, redis.TimeoutError):
             lost_since = lost_since or time.monotonic()
             if time.monotonic() - lost_since > RECONNECT_WINDOW:
@@ -553,7 +556,8 @@ class JobWatcher:
         while not self.stopping.is_set():
             try:
                 for entry in read_events(self.queue.connection,
-                                         self.queue.name, since):
+                                         self.queue.name, since,
+                                         WATCHER_BLOCK):
                     if self.stopping.is_set():
                         return
                     if entry is None:

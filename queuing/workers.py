@@ -76,8 +76,11 @@ WORKER_TTL = 20
 # second is plenty for a key that lives 80 s.
 HEARTBEAT_EVERY = 1.0
 # A worker waits for a job this many seconds at a time, then checks that
-# it was not asked to stop meanwhile.
+# it was not asked to stop meanwhile. A processor's Ctrl-C ends its wait at
+# once; a web server's worker thread has no signal, and waits less, so that
+# the server stops promptly.
 WAIT_SLICE = 1
+SERVER_WAIT_SLICE = 0.25
 
 
 class UnreadableJob(Exception):
@@ -155,6 +158,7 @@ class KueRules:
     job_functions: frozenset[str] = frozenset()
     queue_class = KueQueue
     job_class = kue.KueJob
+    wait_slice = WAIT_SLICE
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         """Make the worker, with a heartbeat every few seconds.
@@ -217,12 +221,12 @@ class KueRules:
     def dequeue_job_and_maintain_ttl(self, timeout: int | None,
                                      max_idle_time: int | None = None
                                      ) -> Any:
-        """Wait for a job a second at a time; None (stop) once stopping.
+        """Wait for a job wait_slice s at a time; None (stop) once stopping.
 
         Unreadable jobs are failed on the way. In RQ's burst mode (TIMEOUT
         None) the worker takes a job if there is one, and never waits.
         """
-        wait = None if timeout is None else WAIT_SLICE
+        wait = None if timeout is None else self.wait_slice
         while not self.stop_wanted():
             self.between_waits()
             try:
@@ -521,10 +525,11 @@ class ThreadWorker(KueRules, SimpleWorker):
 
     Signal handlers can only be installed by the main thread, which belongs
     to the server, so job timeouts use a timer instead of SIGALRM, and the
-    worker stops when its STOPPING event is set, within a second.
+    worker stops when its STOPPING event is set, within a quarter second.
     """
 
     death_penalty_class = TimerDeathPenalty
+    wait_slice = SERVER_WAIT_SLICE
 
     def __init__(self, *args: Any, stopping: threading.Event,
                  job_functions: frozenset[str], upkeep: list,
