@@ -534,13 +534,17 @@ class Bench:
 
     def bench_memory(self, sides: list[str],
                      processors: dict[str, subprocess.Popen]) -> None:
-        """Redis bytes per job in each state, on each side."""
-        figures = {side: self.memory_per_job(side, processors[side])
-                   for side in sides}
+        """Redis bytes per job in each state, on each side (medians)."""
+        figures = {side: [] for side in sides}
+        for round_number in range(self.args.rounds):
+            for side in sides[::1 if round_number % 2 else -1]:
+                figures[side].append(
+                    self.memory_per_job(side, processors[side]))
         for state in ["queued", "finished", "failed"]:
+            medians = {side: median(run[state] for run in runs)
+                       for side, runs in figures.items()}
             row(f"Redis bytes per job, {state} ({self.args.jobs} jobs)",
-                figures["port"][state],
-                figures["node"][state] if "node" in figures else None)
+                medians["port"], medians.get("node"))
 
     def bench_jobs(self, sections: list[str]) -> None:
         """The job figures, with both processors running throughout."""
