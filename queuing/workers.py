@@ -221,10 +221,11 @@ class KueRules:
     def dequeue_job_and_maintain_ttl(self, timeout: int | None,
                                      max_idle_time: int | None = None
                                      ) -> Any:
-        """Wait for a job wait_slice s at a time; None (stop) once stopping.
+        """Wait for a job one slice at a time; None (stop) once stopping.
 
-        Unreadable jobs are failed on the way. In RQ's burst mode (TIMEOUT
-        None) the worker takes a job if there is one, and never waits.
+        Each slice is wait_slice seconds. Unreadable jobs are failed on the
+        way. In RQ's burst mode (TIMEOUT None) the worker takes a job if
+        there is one, and never waits.
         """
         wait = None if timeout is None else self.wait_slice
         while not self.stop_wanted():
