@@ -61,7 +61,7 @@ WATCHER_BLOCK = 250
 ENDS = ("complete", "failed")
 ENDED_STATUSES = (JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED)
 SPENT_WHEN_FINISHED = ("success_callback_name", "failure_callback_name",
-                       "stopped_callback_name", "failure_ttl")
+                       "stopped_callback_name", "failure_ttl", "exc_info")
 FAILED_ATTEMPT = "failed attempt"
 # Fields of a job's hash that RQ reads back as its defaults when missing
 # (a missing timeout: the worker applies the default, 180 s).
@@ -223,8 +223,9 @@ class KueJob(Job):
         """Return RQ's fields of the job, but those that say the default.
 
         An ended job's last heartbeat is emptied: its end says when. So are
-        a finished job's callbacks and failure ttl: they were run, or can
-        no longer be (RQ requeues failed jobs only).
+        a finished job's callbacks and failure ttl, which were run or can no
+        longer be (RQ requeues failed jobs only), and the error of a failed
+        try that was requeued.
         """
         fields = super().to_dict(include_meta, include_result)
         for name, default in DEFAULT_FIELDS.items():

@@ -309,6 +309,21 @@ def test_a_failed_job_keeps_its_error_in_its_hash(connection):
     assert 0 < connection.ttl(job.key) <= kue.FAILED_KEPT
 
 
+def test_a_failed_job_requeued_and_finished_keeps_no_error(connection):
+    queue = kue.queue_for("push_notification_code", connection)
+    job = kue.create_job(queue, FUNCTION, {"phoneNumber": "4153518743"})
+    burst(connection)
+    assert connection.hexists(job.key, "exc_info")
+    job.refresh()
+    assert job.func_name == FUNCTION  # read, so that its data can change
+    job.args = [DATA]  # mended, as a learner would before requeueing
+    job.save()
+    queue.failed_job_registry.requeue(job.id)
+    burst(connection)
+    assert job.get_status(refresh=True) == "finished"
+    assert not connection.hexists(job.key, "exc_info")
+
+
 def test_a_job_that_returned_a_value_keeps_it(connection):
     queue = kue.queue_for("sums", connection)
     job = kue.create_job(queue, "math.fsum", [1.5, 2.5])
