@@ -56,6 +56,7 @@ class FaultyRedis:
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.process: subprocess.Popen | None = None
+        self.clients: list[redis.Redis] = []
         self.start()
 
     def start(self) -> None:
@@ -84,14 +85,18 @@ class FaultyRedis:
         self.start()
 
     def stop(self) -> None:
-        """Stop the server if it runs (teardown)."""
+        """Close the clients it gave, and stop the server if it runs."""
+        for client in self.clients:
+            client.close()
         if self.process is not None and self.process.poll() is None:
             stop_redis_server(self.process)
 
     def client(self, decode_responses: bool = True) -> redis.Redis:
-        """Return a client on it."""
-        return redis.Redis.from_url(self.url, socket_timeout=10,
-                                    decode_responses=decode_responses)
+        """Return a client on it, closed when the server stops."""
+        client = redis.Redis.from_url(self.url, socket_timeout=10,
+                                      decode_responses=decode_responses)
+        self.clients.append(client)
+        return client
 
 
 def group_pids(pgid: int) -> list[int]:
