@@ -24,6 +24,8 @@ them show as tracebacks, hangs or lost jobs when a learner presses Ctrl-C.
   failed event, and nothing it names is imported or called;
 - fail a job whose hash cannot be read (tampered, half-deleted) with a
   failed event, instead of dying on it and stranding it;
+- end a worker whose job's failure Redis lost (RQ logs it and goes on,
+  leaving the job started for ever): recovery runs the job again;
 - end the jobs of workers that died (queuing.recovery), at start and every
   few seconds, and carry on through a Redis restart.
 
@@ -238,6 +240,22 @@ class KueRules:
             if result is not None or wait is None:
                 return result
         return None
+
+    def handle_job_failure(self, job: Job, queue: Queue, *args: Any,
+                           **kwargs: Any) -> None:
+        """Fail JOB as RQ does; end the worker if Redis lost the failure.
+
+        RQ logs a failure that it could not save (Redis went away just
+        then) and goes on: the job stayed started, in the registry of a
+        live worker, and nothing would ever end it. Its failed event may
+        be lost too. Ending the worker lets recovery run the job again.
+        """
+        super().handle_job_failure(job, queue, *args, **kwargs)
+        saved = self.connection.hget(job.key, "status")
+        if saved is not None and saved.decode() != job.get_status(
+                refresh=False):
+            raise redis.ConnectionError(
+                f"Redis lost the failure of job {job.id}")
 
     def drop_unreadable(self, error: UnreadableJob) -> None:
         """Take an unreadable job out of the way and report it failed."""

@@ -300,7 +300,9 @@ def test_a_job_past_its_ttl_fails_and_the_worker_goes_on(connection, queue):
         ("progress", "0"), ("complete", "")]
     started, = times(connection, slow.id, "progress")
     failed, = times(connection, slow.id, "failed")
-    assert 1000 <= failed - started < 1500
+    # The ttl's timer starts just before the job writes its first progress
+    # event: a few ms before "started" (seen: 4 ms, under load).
+    assert 1000 - 50 <= failed - started < 1500
 
 
 def test_a_ttl_is_rounded_up_to_rqs_whole_seconds(queue):

@@ -309,6 +309,44 @@ def test_a_failed_job_keeps_its_error_in_its_hash(connection):
     assert 0 < connection.ttl(job.key) <= kue.FAILED_KEPT
 
 
+def test_a_failure_that_redis_lost_ends_the_worker_and_the_job_reruns(
+        connection, monkeypatch):
+    queue = kue.queue_for("push_notification_code", connection)
+    job = kue.create_job(queue, FUNCTION, {"phoneNumber": "4153518743"})
+    after = kue.create_job(queue, FUNCTION, DATA)
+    execute = redis.client.Pipeline.execute
+    lost = []
+
+    def lose_the_first_failure(pipeline, *args, **kwargs):
+        """Fail the first transaction that fails a job, as a Redis blip."""
+        if not lost and any(
+                str(arg).startswith("rq:failed:")
+                for command, _ in pipeline.command_stack for arg in command):
+            lost.append(pipeline.command_stack)
+            pipeline.reset()
+            raise redis.ConnectionError("Connection reset by peer")
+        return execute(pipeline, *args, **kwargs)
+
+    monkeypatch.setattr(redis.client.Pipeline, "execute",
+                        lose_the_first_failure)
+    worker = BurstWorker([queue], connection=connection,
+                         serializer=JSONSerializer)
+    worker.work(burst=True)
+    assert lost, "the failure's transaction was never sent"
+    # RQ logged the lost failure and would have gone on to the next job,
+    # the failed one left started in the registry of a live worker. The
+    # worker ended instead, and recovery runs the job again.
+    assert not connection.sismember("rq:workers", worker.key)
+    assert after.get_status(refresh=True) == "queued"
+    recovery.Recovery(queue).run()
+    burst(connection)
+    assert after.get_status(refresh=True) == "finished"
+    assert job.get_status(refresh=True) == "failed"
+    assert job.id in queue.failed_job_registry.get_job_ids()
+    assert connection.zcard(queue.started_job_registry.key) == 0
+    assert job.get_meta(refresh=True)[recovery.RERUNS_META] == 1
+
+
 def test_a_failed_job_requeued_and_finished_keeps_no_error(connection):
     queue = kue.queue_for("push_notification_code", connection)
     job = kue.create_job(queue, FUNCTION, {"phoneNumber": "4153518743"})
