@@ -27,7 +27,6 @@ import math
 import sys
 import threading
 import time
-import zlib
 from pathlib import Path
 from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
@@ -59,7 +58,8 @@ RECONNECT_WINDOW = 10.0
 # it was not closed meanwhile: its server stops promptly.
 WATCHER_BLOCK = 250
 ENDS = ("complete", "failed")
-ENDED_STATUSES = (JobStatus.FINISHED, JobStatus.FAILED, JobStatus.STOPPED)
+FAILED_STATUSES = (JobStatus.FAILED, JobStatus.STOPPED)
+ENDED_STATUSES = (JobStatus.FINISHED, *FAILED_STATUSES)
 SPENT_WHEN_FINISHED = ("success_callback_name", "failure_callback_name",
                        "stopped_callback_name", "failure_ttl", "exc_info")
 FAILED_ATTEMPT = "failed attempt"
@@ -211,23 +211,24 @@ class KueJob(Job):
                         *args: Any, **kwargs: Any) -> None:
         """Fail the job as RQ does, its error in its hash, not a stream.
 
-        RQ's job.exc_info reads it back from there.
+        RQ's failed registry saves the job with its error, which to_dict
+        keeps; RQ's job.exc_info reads it back from there.
         """
         self.failed_job_registry.add(self, ttl=self.failure_ttl,
                                      exc_string=exc_string, pipeline=pipeline)
-        pipeline.hset(self.key, "exc_info",
-                      zlib.compress(exc_string.encode()))
 
     def to_dict(self, include_meta: bool = True,
                 include_result: bool = True) -> dict:
         """Return RQ's fields of the job, but those that say the default.
 
-        An ended job's last heartbeat is emptied: its end says when. So are
-        a finished job's callbacks and failure ttl, which were run or can no
+        A failed or stopped job keeps its error (RQ's exc_info field). An
+        ended job's last heartbeat is emptied: its end says when. So are a
+        finished job's callbacks and failure ttl, which were run or can no
         longer be (RQ requeues failed jobs only), and the error of a failed
         try that was requeued.
         """
-        fields = super().to_dict(include_meta, include_result)
+        fields = super().to_dict(
+            include_meta, include_result or self._status in FAILED_STATUSES)
         for name, default in DEFAULT_FIELDS.items():
             if fields.get(name) == default:
                 del fields[name]
