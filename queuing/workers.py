@@ -79,10 +79,10 @@ WORKER_TTL = 20
 HEARTBEAT_EVERY = 1.0
 # A worker waits for a job this many seconds at a time, then checks that
 # it was not asked to stop meanwhile. A processor's Ctrl-C ends its wait at
-# once; a web server's worker thread has no signal, and waits less, so that
-# the server stops promptly.
+# once; a web server's worker thread has no signal, and waits as little as
+# the server's job watcher, so that the server stops promptly.
 WAIT_SLICE = 1
-SERVER_WAIT_SLICE = 0.25
+SERVER_WAIT_SLICE = kue.WATCHER_BLOCK / 1000
 
 
 class UnreadableJob(Exception):

@@ -89,22 +89,27 @@ def real_redis_url(tmp_path_factory: pytest.TempPathFactory
         else:
             yield url
             return
-    if not redis_server_binaries():
-        reasons.append("no redis-server found (PATH, the venv, /usr/bin)")
-        unavailable("real Redis unavailable: " + "; ".join(reasons))
-    process, url = start_redis_server(tmp_path_factory.mktemp("redis"))
-    yield url
-    stop_redis_server(process)
+    yield from private_redis_server(tmp_path_factory, reasons)
 
 
 @pytest.fixture(scope="session")
 def own_redis_server_url(tmp_path_factory: pytest.TempPathFactory
                          ) -> Iterator[str]:
     """Yield the URL of a redis-server that only this test process uses."""
+    yield from private_redis_server(tmp_path_factory)
+
+
+def private_redis_server(tmp_path_factory: pytest.TempPathFactory,
+                         reasons: list[str] | None = None) -> Iterator[str]:
+    """Start a private redis-server, yield its URL, then stop it.
+
+    Without a redis-server, skip (or fail) saying why, REASONS first.
+    """
     if not redis_server_binaries():
-        unavailable("real Redis unavailable: no redis-server found (PATH, "
-                    "the venv, /usr/bin)")
-    process, url = start_redis_server(tmp_path_factory.mktemp("own-redis"))
+        unavailable("real Redis unavailable: " + "; ".join(
+            [*(reasons or []),
+             "no redis-server found (PATH, the venv, /usr/bin)"]))
+    process, url = start_redis_server(tmp_path_factory.mktemp("redis"))
     yield url
     stop_redis_server(process)
 
