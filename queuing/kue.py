@@ -194,7 +194,15 @@ class KueJob(Job):
     in RQ's own field for it, exc_info, compressed. The job's hash also
     leaves out the fields that are empty or only repeat RQ's defaults:
     about 60 to 90 bytes of Redis each.
+
+    A worker of queuing.workers sets DEFER_END_EVENT on the job it runs:
+    the end event of the try (complete, failed attempt or failed) then
+    waits in END_EVENT, and the worker writes it in the transaction that
+    ends the try, with the job's status. Both are saved, or neither.
     """
+
+    defer_end_event = False
+    end_event: tuple[str, str] | None = None
 
     def _handle_success(self, result_ttl: int, pipeline: Any,
                         *args: Any, **kwargs: Any) -> None:
@@ -293,6 +301,18 @@ def emit(job: Job, event: str, value: object = "",
                  value)
 
 
+def emit_end(job: Job, event: str, value: object = "") -> None:
+    """Record how JOB's try ended: now, or with its end (see KueJob).
+
+    A try ends once: a later call (the job's finish was lost, and then it
+    failed) replaces the event that waits.
+    """
+    if getattr(job, "defer_end_event", False):
+        job.end_event = (event, str(value))
+    else:
+        emit(job, event, value)
+
+
 def error_message(error: BaseException) -> str:
     """Return ERROR's message, or its class name when it has none."""
     return str(error) or type(error).__name__
@@ -323,7 +343,7 @@ def on_complete(job: Job, connection: redis.Redis, result: Any) -> None:
     """Record that JOB completed (RQ's success callback, run by the worker)."""
     if "priority" in job.meta:
         scheduling.forget(job)
-    emit(job, "complete")
+    emit_end(job, "complete")
 
 
 def on_failed(job: Job, connection: redis.Redis,
@@ -350,21 +370,21 @@ def record_failure(job: Job, message: str) -> None:
     backoff is given its exact due time, counted from the event.
     """
     if job.should_retry:
-        emit(job, FAILED_ATTEMPT, f"{attempts_made(job)}: {message}")
+        emit_end(job, FAILED_ATTEMPT, f"{attempts_made(job)}: {message}")
         interval = job.get_retry_interval()
         if interval:
             scheduling.retry_in(job, interval)
         return
     if "priority" in job.meta:
         scheduling.forget(job)
-    emit(job, "failed", message)
+    emit_end(job, "failed", message)
 
 
 def on_stopped(job: Job, connection: redis.Redis) -> None:
     """Record that JOB failed because it was stopped (RQ's stop callback)."""
     if "priority" in job.meta:
         scheduling.forget(job)
-    emit(job, "failed", "Job stopped")
+    emit_end(job, "failed", "Job stopped")
 
 
 def function_path(function: Callable) -> str:

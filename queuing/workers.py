@@ -46,6 +46,7 @@ from typing import Any
 import redis
 from rq import Queue, SimpleWorker
 from rq.exceptions import StopRequested
+from rq.executions import Execution
 from rq.job import Job
 from rq.utils import now
 from rq.serializers import JSONSerializer
@@ -161,6 +162,8 @@ class KueRules:
     queue_class = KueQueue
     job_class = kue.KueJob
     wait_slice = WAIT_SLICE
+    # The state Redis has for the worker (see set_state).
+    saved_state: str | None = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         """Make the worker, with a heartbeat every few seconds.
@@ -186,10 +189,25 @@ class KueRules:
         super().heartbeat(timeout, pipeline)
 
     def set_state(self, state: str, pipeline: Any = None) -> None:
-        """Record the worker's state, unless Redis has it already."""
-        if pipeline is None and state == getattr(self, "_state", None):
+        """Record the worker's state; "idle" is written once it waits.
+
+        RQ writes "idle" after every job, on a round trip of its own, and
+        "busy" as the next one starts: for a worker that was idle for an
+        instant. Here "idle" waits until the worker finds no job
+        (save_state); a state Redis has already is not written again.
+        """
+        if pipeline is None and state in (WorkerStatus.IDLE,
+                                          self.saved_state):
+            self._state = state
             return
         super().set_state(state, pipeline)
+        self.saved_state = state
+
+    def save_state(self) -> None:
+        """Write the worker's state, unless Redis has it already."""
+        if self._state != self.saved_state:
+            super().set_state(self._state)
+            self.saved_state = self._state
 
     def check_for_suspension(self, burst: bool) -> None:
         """Check RQ's suspension flag once a second, not before every job."""
@@ -197,6 +215,36 @@ class KueRules:
         if time.monotonic() - checked >= HEARTBEAT_EVERY:
             self.suspension_checked = time.monotonic()
             super().check_for_suspension(burst)
+
+    def prepare_execution(self, job: Job) -> Execution:
+        """Begin JOB's execution record; it is written with the job's start.
+
+        RQ writes the record and the busy state, then the job's start
+        (prepare_job_execution), in two transactions one right after the
+        other: here both go in one, a round trip less per job.
+        """
+        self.start = self.connection.pipeline()
+        execution = Execution.create(job, self.get_heartbeat_ttl(job),
+                                     pipeline=self.start,
+                                     worker_name=self.name)
+        self.executions[execution.id] = execution
+        self.set_state(WorkerStatus.BUSY, pipeline=self.start)
+        return execution
+
+    def prepare_job_execution(self, job: Job,
+                              remove_from_intermediate_queue: bool = False
+                              ) -> None:
+        """Write JOB's start as RQ does, with its execution record."""
+        with self.start as pipeline:
+            heartbeat_ttl = self.get_heartbeat_ttl(job)
+            self.heartbeat(heartbeat_ttl, pipeline=pipeline)
+            job.heartbeat(now(), heartbeat_ttl, pipeline=pipeline)
+            job.prepare_for_execution(self.name, pipeline=pipeline)
+            pipeline.persist(job.key)
+            if remove_from_intermediate_queue:
+                queue = Queue(job.origin, connection=self.connection)
+                pipeline.lrem(queue.intermediate_queue_key, 1, job.id)
+            pipeline.execute()
 
     def handle_execution_ended(self, job: Job, queue: Queue,
                                heartbeat_ttl: int) -> None:
@@ -225,15 +273,20 @@ class KueRules:
                                      ) -> Any:
         """Wait for a job one slice at a time; None (stop) once stopping.
 
-        Each slice is wait_slice seconds. Unreadable jobs are failed on the
-        way. In RQ's burst mode (TIMEOUT None) the worker takes a job if
-        there is one, and never waits.
+        Each slice is wait_slice seconds. A job that is in the queue is
+        taken at once; only without one does the worker say it is idle,
+        and wait. Unreadable jobs are failed on the way. In RQ's burst mode
+        (TIMEOUT None) the worker takes a job if there is one, and never
+        waits.
         """
         wait = None if timeout is None else self.wait_slice
         while not self.stop_wanted():
             self.between_waits()
             try:
-                result = super().dequeue_job_and_maintain_ttl(wait, wait)
+                result = super().dequeue_job_and_maintain_ttl(None)
+                if result is None and wait is not None:
+                    self.save_state()
+                    result = super().dequeue_job_and_maintain_ttl(wait, wait)
             except UnreadableJob as error:
                 self.drop_unreadable(error)
                 continue
@@ -256,6 +309,16 @@ class KueRules:
                 refresh=False):
             raise redis.ConnectionError(
                 f"Redis lost the failure of job {job.id}")
+
+    def cleanup_execution(self, job: Job, pipeline: Any,
+                          execution: Any = None) -> None:
+        """Clean up as RQ does, in the transaction that ends JOB's try.
+
+        The try's end event goes in that transaction too (see KueJob).
+        """
+        super().cleanup_execution(job, pipeline, execution)
+        if getattr(job, "end_event", None) is not None:
+            kue.emit(job, *job.end_event, connection=pipeline)
 
     def drop_unreadable(self, error: UnreadableJob) -> None:
         """Take an unreadable job out of the way and report it failed."""
@@ -287,7 +350,11 @@ class KueRules:
         return None
 
     def execute_job(self, job: Job, queue: Queue) -> None:
-        """Run JOB as RQ does, unless it is refused: then fail it at once."""
+        """Run JOB as RQ does, unless it is refused: then fail it at once.
+
+        The end event of each try is written with the try's end.
+        """
+        job.defer_end_event = True
         reason = self.refusal(job)
         if reason is None:
             super().execute_job(job, queue)
@@ -295,9 +362,9 @@ class KueRules:
         self.log.error("Job %s: %s", job.id, reason)
         job.retries_left = None
         job.ended_at = now()
+        kue.emit_end(job, "failed", reason)
         self.handle_job_failure(job, queue, exc_string=reason)
         queue.intermediate_queue.remove(job.id)
-        kue.emit(job, "failed", reason)
 
 
 def remember_stop(signum: int, frame: Any) -> None:

@@ -347,6 +347,65 @@ def test_a_failure_that_redis_lost_ends_the_worker_and_the_job_reruns(
     assert job.get_meta(refresh=True)[recovery.RERUNS_META] == 1
 
 
+def test_a_try_s_end_event_is_saved_with_its_end_or_not_at_all(
+        connection, monkeypatch, capsys):
+    queue = kue.queue_for("push_notification_code", connection)
+    job = kue.create_job(queue, FUNCTION, DATA)
+    execute = redis.client.Pipeline.execute
+    lost = []
+
+    def lose_the_finish(pipeline, *args, **kwargs):
+        """Fail the transaction that finishes the job, as a Redis blip."""
+        if not lost and any(
+                str(arg).startswith("rq:finished:")
+                for command, _ in pipeline.command_stack for arg in command):
+            lost.append(pipeline.command_stack)
+            pipeline.reset()
+            raise redis.ConnectionError("Connection reset by peer")
+        return execute(pipeline, *args, **kwargs)
+
+    monkeypatch.setattr(redis.client.Pipeline, "execute", lose_the_finish)
+    burst(connection)
+    assert lost, "the transaction that finishes the job was never sent"
+    assert capsys.readouterr().out == SENT
+    # The complete event was lost with the finish; RQ then failed the job,
+    # and its one end event says so, as its status does.
+    assert ends(connection, [job.id]) == [
+        (job.id, "failed", "Connection reset by peer")]
+    assert job.get_status(refresh=True) == "failed"
+
+
+def test_a_worker_says_it_is_idle_when_it_waits_not_between_jobs(
+        connection, monkeypatch):
+    queue = kue.queue_for("reserve_seat", connection)
+    jobs = [kue.create_job(queue, "math.sqrt", number)
+            for number in (1, 4, 9)]
+    written = []
+    execute_command = redis.Redis.execute_command
+
+    def note_states(client, *args, **options):
+        """Note each state written outside a transaction, then write it."""
+        if args[0] == "HSET" and args[2:3] == ("state",):
+            written.append(args[3])
+        return execute_command(client, *args, **options)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", note_states)
+    worker = workers.BackgroundWorker(queue, math.sqrt)
+    worker.start()
+    try:
+        wait_until(lambda: all(job.get_status(refresh=True) == "finished"
+                               for job in jobs),
+                   message="the three jobs to finish")
+        [key] = connection.smembers("rq:workers:reserve_seat")
+        wait_until(lambda: connection.hget(key, "state") == b"idle",
+                   message="the worker to say it is idle")
+        states = list(written)
+    finally:
+        worker.close()
+    # Busy went with each job's start; idle once, when the queue was empty.
+    assert states == ["started", "idle"]
+
+
 def test_a_failed_job_requeued_and_finished_keeps_no_error(connection):
     queue = kue.queue_for("push_notification_code", connection)
     job = kue.create_job(queue, FUNCTION, {"phoneNumber": "4153518743"})
