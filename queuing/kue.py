@@ -35,6 +35,7 @@ from typing import Any, NamedTuple
 import redis
 from rq import Callback, Queue, Retry
 from rq.defaults import CALLBACK_TIMEOUT, DEFAULT_RESULT_TTL
+from rq.exceptions import StopRequested
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 from rq.timeouts import JobTimeoutException
@@ -193,7 +194,9 @@ class KueJob(Job):
     A failed job keeps its error (the traceback) in its hash, as Kue did,
     in RQ's own field for it, exc_info, compressed. The job's hash also
     leaves out the fields that are empty or only repeat RQ's defaults:
-    about 60 to 90 bytes of Redis each.
+    about 60 to 90 bytes of Redis each, and RQ's description of the job,
+    its call, which repeats the job's data: it is made again from the data
+    when asked for (see description).
 
     A worker of queuing.workers sets DEFER_END_EVENT on the job it runs:
     the end event of the try (complete, failed attempt or failed) then
@@ -203,6 +206,33 @@ class KueJob(Job):
 
     defer_end_event = False
     end_event: tuple[str, str] | None = None
+
+    @property
+    def description(self) -> str | None:
+        """Return RQ's description of the job: the one given, or its call.
+
+        RQ stores the call ("7-job_processor.process_notification({...})"):
+        with the room Redis gives a field that long, about 340 bytes per
+        job, which put a queued job above Kue's size. RQ's worker logs and
+        rq-dashboard (with --show-full-args) read it from the job's data.
+        """
+        if self._description is not None:
+            return self._description
+        return self.call_string()
+
+    @description.setter
+    def description(self, value: str | None) -> None:
+        """Set the description RQ gives the job (or its call, at creation)."""
+        self._description = value
+
+    def call_string(self) -> str | None:
+        """Return the job's call, as RQ writes it, or None if unreadable."""
+        try:
+            return self.get_call_string()
+        except StopRequested:
+            raise  # a stop signal, not the job's fault
+        except Exception:
+            return None
 
     def _handle_success(self, result_ttl: int, pipeline: Any,
                         *args: Any, **kwargs: Any) -> None:
@@ -229,6 +259,8 @@ class KueJob(Job):
                 include_result: bool = True) -> dict:
         """Return RQ's fields of the job, but those that say the default.
 
+        The default description, the job's call, is left out too.
+
         A failed or stopped job keeps its error (RQ's exc_info field). An
         ended job's last heartbeat is emptied: its end says when. So are a
         finished job's callbacks and failure ttl, which were run or can no
@@ -240,6 +272,9 @@ class KueJob(Job):
         for name, default in DEFAULT_FIELDS.items():
             if fields.get(name) == default:
                 del fields[name]
+        if "description" in fields and (
+                fields["description"] == self.call_string()):
+            del fields["description"]
         if self._status in ENDED_STATUSES:
             fields["last_heartbeat"] = ""
         if self._status == JobStatus.FINISHED:

@@ -75,7 +75,8 @@ def dashboard(task_8_run):
     """Serve rq-dashboard as the README says; yield its address."""
     port = free_port()
     command = [str(Path(sys.executable).parent / "rq-dashboard"),
-               "-b", "127.0.0.1", "-p", str(port), "-u", task_8_run, "-j"]
+               "-b", "127.0.0.1", "-p", str(port), "-u", task_8_run, "-j",
+               "--show-full-args"]
     server = Script("rq-dashboard", task_8_run, command=command)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -109,7 +110,8 @@ def test_the_dashboard_shows_task_8s_finished_and_failed_jobs(
     page.goto(f"{dashboard}/0/view/jobs/{QUEUE}/failed/8/asc/1")
     page.wait_for_selector("td:has-text('4153518781')")
     text = page.inner_text("table")
-    # The JSON jobs are read (-j): their data shows, and both numbers.
+    # The JSON jobs are read (-j) and their calls made from their data
+    # (--show-full-args): both numbers show.
     assert "4153518780" in text and "4153518781" in text, text
 
 

@@ -1,6 +1,7 @@
 """queuing.kue: Kue's increasing ids and job events, on RQ."""
 import pytest
 from rq.job import Job
+from rq.utils import get_call_string
 
 from helpers import wait_until, work_burst
 from queuing import kue
@@ -44,6 +45,29 @@ def test_a_job_keeps_no_field_that_says_rqs_default(connection, queue):
     assert {name: getattr(again, name) for name in DEFAULTS} == DEFAULTS
     # A missing timeout is RQ's default: the worker applies it.
     assert again.timeout is None and queue.DEFAULT_TIMEOUT == 180
+
+
+def test_a_job_keeps_no_copy_of_its_call_and_tells_it_from_its_data(
+        connection, queue):
+    job = kue.create_job(queue, FUNCTION, DATA)
+    # What RQ would have stored: the call, each argument cut at 75.
+    call = get_call_string(FUNCTION, [DATA], {}, max_length=75)
+    assert call.startswith(f"{FUNCTION}({{'phoneNumber': '4153518780'")
+    assert not connection.hexists(job.key, "description")
+    assert kue.KueJob.fetch(job.id, connection=connection,
+                            serializer=queue.serializer).description == call
+    # A description of its own is kept.
+    job.description = "Send the code"
+    job.save()
+    assert connection.hget(job.key, "description") == b"Send the code"
+    # A job whose data cannot be read has none, and is saved still.
+    other = kue.create_job(queue, FUNCTION, DATA)
+    connection.hset(other.key, "data", b"not zlib")
+    broken = kue.KueJob.fetch(other.id, connection=connection,
+                              serializer=queue.serializer)
+    assert broken.description is None
+    broken.save()
+    assert not connection.hexists(other.key, "description")
 
 
 def test_a_job_keeps_no_empty_field_and_an_emptied_one_goes(
