@@ -517,23 +517,24 @@ def read_events(connection: redis.Redis, queue_name: str, since: str,
 
 
 def job_events(connection: redis.Redis, queue_name: str,
-               job_ids: Iterable[str], since: str = "0-0"
-               ) -> Iterator[JobEvent]:
+               job_ids: Iterable[str], since: str = "0-0",
+               block: int = 1000) -> Iterator[JobEvent]:
     """Yield the events of JOB_IDS after event SINCE until each job ended.
 
     A job ends when it completes or fails; a failed attempt is not an end.
     One whose job no longer exists in Redis (deleted, or its queue emptied)
-    will never end, and is dropped.
+    will never end, and is dropped after two waits of BLOCK ms without
+    events.
     """
     pending = set(job_ids)
     gone: set[str] = set()
-    events = read_events(connection, queue_name, since)
+    events = read_events(connection, queue_name, since, block)
     while pending:
         entry = next(events)
         if entry is None:
-            # A job found gone a second ago had written all its events by
+            # A job found gone a wait ago had written all its events by
             # then (remove_on_complete deletes it just after "complete"),
-            # and a whole second without events read them all.
+            # and a whole wait without events read them all.
             pending -= gone
             try:
                 gone = {job_id for job_id in pending

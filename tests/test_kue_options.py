@@ -359,7 +359,7 @@ def test_events_written_just_before_a_job_vanished_are_read(
         return exists(job_id, connection=connection)
 
     monkeypatch.setattr(Job, "exists", vanish)
-    assert list(kue.job_events(connection, QUEUE, [job.id])) == [
+    assert list(kue.job_events(connection, QUEUE, [job.id], block=50)) == [
         kue.JobEvent(job.id, "complete", "")]
 
 

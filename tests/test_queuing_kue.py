@@ -104,7 +104,7 @@ def test_events_before_since_and_of_other_jobs_are_not_read(
     kue.create_job(queue, FUNCTION, DATA)
     work_burst(queue)
     assert list(kue.job_events(connection, queue.name, [old.id, mine.id],
-                               since)) == [
+                               since, block=50)) == [
         kue.JobEvent(mine.id, "complete", "")]
 
 
@@ -139,7 +139,8 @@ def test_progress_is_an_integer_percentage_in_meta_and_events(
 def test_waiting_stops_for_a_job_that_no_longer_exists(connection, queue):
     job = kue.create_job(queue, FUNCTION, DATA)
     queue.empty()
-    assert list(kue.job_events(connection, queue.name, [job.id])) == []
+    assert list(kue.job_events(connection, queue.name, [job.id],
+                               block=50)) == []
 
 
 def test_follow_in_background_hands_over_each_event_then_ends(

@@ -54,7 +54,7 @@ def started_by(worker: Worker, queue: Queue):
 
 def events(connection, job) -> list[tuple[str, str, str]]:
     """Return the events of JOB so far."""
-    reader = kue.read_events(connection, QUEUE, "0-0")
+    reader = kue.read_events(connection, QUEUE, "0-0", block=1)
     found = []
     for entry in reader:
         if entry is None:
