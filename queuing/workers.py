@@ -26,6 +26,10 @@ them show as tracebacks, hangs or lost jobs when a learner presses Ctrl-C.
   failed event, instead of dying on it and stranding it;
 - end a worker whose job's failure Redis lost (RQ logs it and goes on,
   leaving the job started for ever): recovery runs the job again;
+- write a job's end event (complete, failed) in the transaction that ends
+  the job, so that both are saved or neither, and spare RQ's round trips
+  that a worker running jobs in its own process does not need (the idle
+  state between two jobs, a second transaction to start each);
 - end the jobs of workers that died (queuing.recovery), at start and every
   few seconds, and carry on through a Redis restart.
 
