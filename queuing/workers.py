@@ -227,19 +227,19 @@ class KueRules:
         (prepare_job_execution), in two transactions one right after the
         other: here both go in one, a round trip less per job.
         """
-        self.start = self.connection.pipeline()
+        self.start_transaction = self.connection.pipeline()
         execution = Execution.create(job, self.get_heartbeat_ttl(job),
-                                     pipeline=self.start,
+                                     pipeline=self.start_transaction,
                                      worker_name=self.name)
         self.executions[execution.id] = execution
-        self.set_state(WorkerStatus.BUSY, pipeline=self.start)
+        self.set_state(WorkerStatus.BUSY, pipeline=self.start_transaction)
         return execution
 
     def prepare_job_execution(self, job: Job,
                               remove_from_intermediate_queue: bool = False
                               ) -> None:
         """Write JOB's start as RQ does, with its execution record."""
-        with self.start as pipeline:
+        with self.start_transaction as pipeline:
             heartbeat_ttl = self.get_heartbeat_ttl(job)
             self.heartbeat(heartbeat_ttl, pipeline=pipeline)
             job.heartbeat(now(), heartbeat_ttl, pipeline=pipeline)
