@@ -35,7 +35,7 @@ from typing import Any, NamedTuple
 import redis
 from rq import Callback, Queue, Retry
 from rq.defaults import CALLBACK_TIMEOUT, DEFAULT_RESULT_TTL
-from rq.exceptions import StopRequested
+from rq.exceptions import NoSuchJobError, StopRequested
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 from rq.timeouts import JobTimeoutException
@@ -206,6 +206,29 @@ class KueJob(Job):
 
     defer_end_event = False
     end_event: tuple[str, str] | None = None
+    # A job's hash read with its id, per thread (see read_ahead).
+    ahead = threading.local()
+
+    @classmethod
+    def read_ahead(cls, job_id: str, fields: list[bytes]) -> None:
+        """Keep job JOB_ID's hash, read with its id (HGETALL's FIELDS).
+
+        The next job this thread refreshes, if it is that one, is read from
+        them instead of from Redis: one round trip less (see KueQueue.lmove
+        in queuing.workers).
+        """
+        cls.ahead.entry = (job_id, dict(zip(fields[::2], fields[1::2])))
+
+    def refresh(self) -> None:
+        """Read the job's hash from Redis, or from the one read ahead."""
+        entry = getattr(self.ahead, "entry", None)
+        self.ahead.entry = None
+        if entry is None or entry[0] != self.id:
+            super().refresh()
+        elif not entry[1]:
+            raise NoSuchJobError(f"No such job: {self.key}")
+        else:
+            self.restore(entry[1])
 
     @property
     def description(self) -> str | None:

@@ -1,5 +1,8 @@
 """queuing.kue: Kue's increasing ids and job events, on RQ."""
+import threading
+
 import pytest
+from rq.exceptions import NoSuchJobError
 from rq.job import Job
 from rq.utils import get_call_string
 
@@ -68,6 +71,38 @@ def test_a_job_keeps_no_copy_of_its_call_and_tells_it_from_its_data(
     assert broken.description is None
     broken.save()
     assert not connection.hexists(other.key, "description")
+
+
+def test_a_hash_read_ahead_serves_only_the_next_read_of_its_job_there(
+        connection, queue):
+    job = kue.create_job(queue, FUNCTION, DATA)
+    other = kue.create_job(queue, FUNCTION, DATA)
+    ahead = [item for pair in connection.hgetall(job.key).items()
+             for item in pair]
+    connection.hset(job.key, "status", "started")
+
+    def status(job_id: str) -> str:
+        """Read job JOB_ID as a worker does, and return its status."""
+        return kue.KueJob.fetch(job_id, connection=connection,
+                                serializer=queue.serializer).get_status(
+                                    refresh=False)
+
+    kue.KueJob.read_ahead(job.id, ahead)
+    assert status(job.id) == "queued"  # read ahead, with its id
+    assert status(job.id) == "started"  # from Redis: used once
+    kue.KueJob.read_ahead(job.id, ahead)
+    assert status(other.id) == "queued"  # another job's read drops it
+    assert status(job.id) == "started"
+    kue.KueJob.read_ahead(job.id, ahead)
+    elsewhere = []
+    thread = threading.Thread(target=lambda: elsewhere.append(status(job.id)))
+    thread.start()
+    thread.join(timeout=10)
+    assert elsewhere == ["started"]  # another thread reads Redis
+    assert status(job.id) == "queued"
+    kue.KueJob.read_ahead(job.id, [])
+    with pytest.raises(NoSuchJobError):
+        status(job.id)
 
 
 def test_a_job_keeps_no_empty_field_and_an_emptied_one_goes(
