@@ -199,9 +199,11 @@ class KueJob(Job):
     when asked for (see description).
 
     A worker of queuing.workers sets DEFER_END_EVENT on the job it runs:
-    the end event of the try (complete, failed attempt or failed) then
-    waits in END_EVENT, and the worker writes it in the transaction that
-    ends the try, with the job's status. Both are saved, or neither.
+    the job's end event (complete or failed) then waits in END_EVENT, and
+    the worker writes it in the transaction that ends the job, with the
+    job's status. Both are saved, or neither. (A failed attempt is not an
+    end: its event is written at once, and the retry's due time counted
+    from it.)
     """
 
     defer_end_event = False
@@ -359,16 +361,18 @@ def emit(job: Job, event: str, value: object = "",
                  value)
 
 
-def emit_end(job: Job, event: str, value: object = "") -> None:
-    """Record how JOB's try ended: now, or with its end (see KueJob).
+def emit_end(job: Job, event: str, value: object = "", *,
+             at_once: bool = False) -> None:
+    """Record how JOB's try ended: with its end (see KueJob), or AT_ONCE.
 
     A try ends once: a later call (the job's finish was lost, and then it
     failed) replaces the event that waits.
     """
-    if getattr(job, "defer_end_event", False):
+    if getattr(job, "defer_end_event", False) and not at_once:
         job.end_event = (event, str(value))
-    else:
-        emit(job, event, value)
+        return
+    job.end_event = None
+    emit(job, event, value)
 
 
 def error_message(error: BaseException) -> str:
@@ -428,7 +432,9 @@ def record_failure(job: Job, message: str) -> None:
     backoff is given its exact due time, counted from the event.
     """
     if job.should_retry:
-        emit_end(job, FAILED_ATTEMPT, f"{attempts_made(job)}: {message}")
+        # Not the job's end: written at once, its retry counted from it.
+        emit_end(job, FAILED_ATTEMPT, f"{attempts_made(job)}: {message}",
+                 at_once=True)
         interval = job.get_retry_interval()
         if interval:
             scheduling.retry_in(job, interval)

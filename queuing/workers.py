@@ -350,7 +350,7 @@ class KueRules:
                           execution: Any = None) -> None:
         """Clean up as RQ does, in the transaction that ends JOB's try.
 
-        The try's end event goes in that transaction too (see KueJob).
+        The job's end event goes in that transaction too (see KueJob).
         """
         super().cleanup_execution(job, pipeline, execution)
         if getattr(job, "end_event", None) is not None:
@@ -388,7 +388,7 @@ class KueRules:
     def execute_job(self, job: Job, queue: Queue) -> None:
         """Run JOB as RQ does, unless it is refused: then fail it at once.
 
-        The end event of each try is written with the try's end.
+        The job's end event is written with its end (see KueJob).
         """
         job.defer_end_event = True
         reason = self.refusal(job)

@@ -226,6 +226,29 @@ def test_each_retry_waits_its_backoff(connection, queue, kind, waits):
         f"gaps {gaps} ms, backoffs {waits} ms")
 
 
+def test_a_retry_is_due_its_backoff_after_its_failed_attempt_event(
+        connection, queue, monkeypatch):
+    job = create(queue, "counted", attempts=2, fail=1,
+                 backoff={"type": "fixed", "delay": 300})
+    recorded = []
+    retry_in = scheduling.retry_in
+
+    def note_events(job: Job, seconds: float) -> None:
+        """Note the job's events when its due time is counted, then count."""
+        recorded.append(events(connection, job.id))
+        retry_in(job, seconds)
+
+    monkeypatch.setattr(scheduling, "retry_in", note_events)
+    burst(queue)
+    # The failed attempt is not an end: its event is written at once, so
+    # that the retry's due time is counted from it.
+    assert recorded == [[("progress", "0"),
+                         ("failed attempt", f"1: {UNAVAILABLE}")]]
+    [failed] = times(connection, job.id, "failed attempt")
+    due = float(connection.hget(job.key, scheduling.DUE_FIELD))
+    assert due - failed >= 300
+
+
 def test_a_retry_is_not_promoted_before_its_backoff(queue):
     job = create(queue, "patient", attempts=2, fail=1,
                  backoff={"type": "fixed", "delay": 60_000})
