@@ -347,7 +347,7 @@ def test_a_failure_that_redis_lost_ends_the_worker_and_the_job_reruns(
     assert job.get_meta(refresh=True)[recovery.RERUNS_META] == 1
 
 
-def test_a_try_s_end_event_is_saved_with_its_end_or_not_at_all(
+def test_a_job_s_end_event_is_saved_with_its_end_or_not_at_all(
         connection, monkeypatch, capsys):
     queue = kue.queue_for("push_notification_code", connection)
     job = kue.create_job(queue, FUNCTION, DATA)
@@ -409,28 +409,28 @@ def test_a_worker_says_it_is_idle_when_it_waits_not_between_jobs(
 def test_a_worker_takes_each_job_with_its_hash_in_one_round_trip(
         real_redis, monkeypatch, capsys):
     # On a real server only: with fakeredis, RQ pops job ids (no LMOVE).
-    connection = redis.Redis.from_url(real_redis)
-    queue = kue.queue_for("push_notification_code", connection)
-    jobs = [kue.create_job(queue, FUNCTION, DATA) for _ in range(3)]
-    sent = []
-    execute_command = redis.Redis.execute_command
+    with redis.Redis.from_url(real_redis) as connection:
+        queue = kue.queue_for("push_notification_code", connection)
+        jobs = [kue.create_job(queue, FUNCTION, DATA) for _ in range(3)]
+        sent = []
+        execute_command = redis.Redis.execute_command
 
-    def note_commands(client, *args, **options):
-        """Note each command sent outside a transaction, then send it."""
-        sent.append(args[:2])
-        return execute_command(client, *args, **options)
+        def note_commands(client, *args, **options):
+            """Note each command sent outside a transaction, then send it."""
+            sent.append(args[:2])
+            return execute_command(client, *args, **options)
 
-    monkeypatch.setattr(redis.Redis, "execute_command", note_commands)
-    burst(connection)
-    monkeypatch.undo()
-    assert [job.get_status(refresh=True) for job in jobs] == ["finished"] * 3
+        monkeypatch.setattr(redis.Redis, "execute_command", note_commands)
+        burst(connection)
+        monkeypatch.undo()
+        assert [job.get_status(refresh=True) for job in jobs] == [
+            "finished"] * 3
+        take = connection.register_script(workers.TAKE_SCRIPT).sha
     assert capsys.readouterr().out == SENT * 3
     # Each job id came with its hash (TAKE_SCRIPT): no job was read again.
-    take = connection.register_script(workers.TAKE_SCRIPT).sha
     assert ("EVALSHA", take) in sent
     assert not [command for command, *_ in sent if command == "LMOVE"]
     assert not [job.key for job in jobs if ("HGETALL", job.key) in sent]
-    connection.close()
 
 
 def test_a_failed_job_requeued_and_finished_keeps_no_error(connection):
