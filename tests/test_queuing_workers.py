@@ -309,26 +309,35 @@ def test_a_failed_job_keeps_its_error_in_its_hash(connection):
     assert 0 < connection.ttl(job.key) <= kue.FAILED_KEPT
 
 
-def test_a_failure_that_redis_lost_ends_the_worker_and_the_job_reruns(
-        connection, monkeypatch):
-    queue = kue.queue_for("push_notification_code", connection)
-    job = kue.create_job(queue, FUNCTION, {"phoneNumber": "4153518743"})
-    after = kue.create_job(queue, FUNCTION, DATA)
+def lose_first_transaction(monkeypatch, key_prefix: str) -> list:
+    """Fail the first transaction that writes a key of KEY_PREFIX, once.
+
+    As a Redis blip would: the transaction is dropped and the worker gets
+    a ConnectionError. Returns the list the lost transaction goes into.
+    """
     execute = redis.client.Pipeline.execute
     lost = []
 
-    def lose_the_first_failure(pipeline, *args, **kwargs):
-        """Fail the first transaction that fails a job, as a Redis blip."""
+    def lose_once(pipeline, *args, **kwargs):
+        """Drop this transaction if it is the first one to write there."""
         if not lost and any(
-                str(arg).startswith("rq:failed:")
+                str(arg).startswith(key_prefix)
                 for command, _ in pipeline.command_stack for arg in command):
             lost.append(pipeline.command_stack)
             pipeline.reset()
             raise redis.ConnectionError("Connection reset by peer")
         return execute(pipeline, *args, **kwargs)
 
-    monkeypatch.setattr(redis.client.Pipeline, "execute",
-                        lose_the_first_failure)
+    monkeypatch.setattr(redis.client.Pipeline, "execute", lose_once)
+    return lost
+
+
+def test_a_failure_that_redis_lost_ends_the_worker_and_the_job_reruns(
+        connection, monkeypatch):
+    queue = kue.queue_for("push_notification_code", connection)
+    job = kue.create_job(queue, FUNCTION, {"phoneNumber": "4153518743"})
+    after = kue.create_job(queue, FUNCTION, DATA)
+    lost = lose_first_transaction(monkeypatch, "rq:failed:")
     worker = BurstWorker([queue], connection=connection,
                          serializer=JSONSerializer)
     worker.work(burst=True)
@@ -351,20 +360,7 @@ def test_a_job_s_end_event_is_saved_with_its_end_or_not_at_all(
         connection, monkeypatch, capsys):
     queue = kue.queue_for("push_notification_code", connection)
     job = kue.create_job(queue, FUNCTION, DATA)
-    execute = redis.client.Pipeline.execute
-    lost = []
-
-    def lose_the_finish(pipeline, *args, **kwargs):
-        """Fail the transaction that finishes the job, as a Redis blip."""
-        if not lost and any(
-                str(arg).startswith("rq:finished:")
-                for command, _ in pipeline.command_stack for arg in command):
-            lost.append(pipeline.command_stack)
-            pipeline.reset()
-            raise redis.ConnectionError("Connection reset by peer")
-        return execute(pipeline, *args, **kwargs)
-
-    monkeypatch.setattr(redis.client.Pipeline, "execute", lose_the_finish)
+    lost = lose_first_transaction(monkeypatch, "rq:finished:")
     burst(connection)
     assert lost, "the transaction that finishes the job was never sent"
     assert capsys.readouterr().out == SENT
