@@ -332,6 +332,23 @@ def lose_first_transaction(monkeypatch, key_prefix: str) -> list:
     return lost
 
 
+def note_commands(monkeypatch) -> list[tuple]:
+    """Note each command sent outside a transaction, from now on.
+
+    Returns the list each command's arguments go into, in order.
+    """
+    sent = []
+    execute_command = redis.Redis.execute_command
+
+    def note(client, *args, **options):
+        """Note the command, then send it."""
+        sent.append(args)
+        return execute_command(client, *args, **options)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", note)
+    return sent
+
+
 def test_a_failure_that_redis_lost_ends_the_worker_and_the_job_reruns(
         connection, monkeypatch):
     queue = kue.queue_for("push_notification_code", connection)
@@ -376,16 +393,7 @@ def test_a_worker_says_it_is_idle_when_it_waits_not_between_jobs(
     queue = kue.queue_for("reserve_seat", connection)
     jobs = [kue.create_job(queue, "math.sqrt", number)
             for number in (1, 4, 9)]
-    written = []
-    execute_command = redis.Redis.execute_command
-
-    def note_states(client, *args, **options):
-        """Note each state written outside a transaction, then write it."""
-        if args[0] == "HSET" and args[2:3] == ("state",):
-            written.append(args[3])
-        return execute_command(client, *args, **options)
-
-    monkeypatch.setattr(redis.Redis, "execute_command", note_states)
+    sent = note_commands(monkeypatch)
     worker = workers.BackgroundWorker(queue, math.sqrt)
     worker.start()
     try:
@@ -395,7 +403,8 @@ def test_a_worker_says_it_is_idle_when_it_waits_not_between_jobs(
         [key] = connection.smembers("rq:workers:reserve_seat")
         wait_until(lambda: connection.hget(key, "state") == b"idle",
                    message="the worker to say it is idle")
-        states = list(written)
+        states = [args[3] for args in sent
+                  if args[0] == "HSET" and args[2:3] == ("state",)]
     finally:
         worker.close()
     # Busy went with each job's start; idle once, when the queue was empty.
@@ -408,15 +417,7 @@ def test_a_worker_takes_each_job_with_its_hash_in_one_round_trip(
     with redis.Redis.from_url(real_redis) as connection:
         queue = kue.queue_for("push_notification_code", connection)
         jobs = [kue.create_job(queue, FUNCTION, DATA) for _ in range(3)]
-        sent = []
-        execute_command = redis.Redis.execute_command
-
-        def note_commands(client, *args, **options):
-            """Note each command sent outside a transaction, then send it."""
-            sent.append(args[:2])
-            return execute_command(client, *args, **options)
-
-        monkeypatch.setattr(redis.Redis, "execute_command", note_commands)
+        sent = note_commands(monkeypatch)
         burst(connection)
         monkeypatch.undo()
         assert [job.get_status(refresh=True) for job in jobs] == [
@@ -424,6 +425,7 @@ def test_a_worker_takes_each_job_with_its_hash_in_one_round_trip(
         take = connection.register_script(workers.TAKE_SCRIPT).sha
     assert capsys.readouterr().out == SENT * 3
     # Each job id came with its hash (TAKE_SCRIPT): no job was read again.
+    sent = [args[:2] for args in sent]
     assert ("EVALSHA", take) in sent
     assert not [command for command, *_ in sent if command == "LMOVE"]
     assert not [job.key for job in jobs if ("HGETALL", job.key) in sent]
