@@ -103,9 +103,7 @@ def enqueue(queue: Queue, function: str, data: object, *, priority: int,
     the queue (or the registry of scheduled jobs) are written in one
     transaction, so a worker never sees it half done.
     """
-    connection = queue.connection
-    place = connection.register_script(PLACE_SCRIPT)
-    with connection.pipeline() as pipeline:
+    with queue.connection.pipeline() as pipeline:
         if delay:
             due = time.time() * 1000 + delay
             job = queue.enqueue_at(
@@ -121,8 +119,10 @@ def enqueue(queue: Queue, function: str, data: object, *, priority: int,
         if priority:
             pipeline.hset(priorities_key(queue.name), job.id, priority)
         if not delay:
-            place(keys=[queue.key, priorities_key(queue.name)],
-                  args=[job.id], client=pipeline)
+            # EVAL, not redis-py's Script: a pipeline with a Script asks
+            # Redis first, on a round trip of its own, whether it has it.
+            pipeline.eval(PLACE_SCRIPT, 2, queue.key,
+                          priorities_key(queue.name), job.id)
         pipeline.execute()
     return job
 

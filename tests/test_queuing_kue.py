@@ -2,6 +2,7 @@
 import threading
 
 import pytest
+import redis
 from rq.exceptions import NoSuchJobError
 from rq.job import Job
 from rq.utils import get_call_string
@@ -23,6 +24,27 @@ def queue(connection):
 
 def test_job_ids_increase_like_kues(connection):
     assert [kue.new_job_id(connection) for _ in range(3)] == ["1", "2", "3"]
+
+
+def test_creating_a_job_takes_two_round_trips(real_redis, monkeypatch):
+    # Its id, then one transaction. A pipeline with redis-py's Script
+    # objects asked Redis whether it had them, on a round trip of its own.
+    connection = redis.Redis.from_url(real_redis)
+    queue = kue.queue_for(QUEUE, connection)
+    kue.create_job(queue, FUNCTION, DATA)  # connects; RQ asks the version
+    sent = []
+    send = redis.connection.AbstractConnection.send_packed_command
+
+    def note(connection, command, *args, **kwargs):
+        """Note what is sent to Redis in one go, then send it."""
+        sent.append(command)
+        return send(connection, command, *args, **kwargs)
+
+    monkeypatch.setattr(redis.connection.AbstractConnection,
+                        "send_packed_command", note)
+    kue.create_job(queue, FUNCTION, DATA, priority="high")
+    connection.close()
+    assert len(sent) == 2, sent
 
 
 def test_created_jobs_carry_the_kue_callbacks(queue):
