@@ -147,9 +147,11 @@ def test_every_function_is_fully_annotated(name):
 # Imports each module given in a process of its own, forked from one that
 # has imported the libraries already: a fresh interpreter for each module,
 # without paying each time for Python's start and for redis, rq and Flask.
-# Prints {module: [exit status, stdout, stderr]} as JSON.
+# Each ends as Python ends (threads left running are waited for, atexit
+# functions run, output is flushed), but without tearing the libraries
+# down, which takes 100 ms. Prints {module: [status, stdout, stderr]}.
 IMPORT_EACH = """
-import json, os, sys, tempfile
+import atexit, json, os, sys, tempfile, threading
 import flask, redis, rq
 outcomes = {}
 for module in sys.argv[1:]:
@@ -159,7 +161,13 @@ for module in sys.argv[1:]:
             os.dup2(out.fileno(), 1)
             os.dup2(err.fileno(), 2)
             __import__(module)
-            sys.exit()
+            for thread in threading.enumerate():
+                if thread is not threading.main_thread() and not thread.daemon:
+                    thread.join()
+            atexit._run_exitfuncs()
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(0)
         status = os.waitstatus_to_exitcode(os.waitpid(child, 0)[1])
         out.seek(0)
         err.seek(0)
