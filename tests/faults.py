@@ -132,10 +132,23 @@ def describe_group(pgid: int) -> str:
             waits = [f"{(task / 'comm').read_text().strip()}:"
                      f"{(task / 'wchan').read_text().strip()}"
                      for task in tasks]
+            sigint = sigint_state(pid)
         except OSError:
             continue
-        parts.append(f"pid {pid} ({command[-60:]}) threads {waits}")
+        parts.append(f"pid {pid} ({command[-60:]}) threads {waits}"
+                     f"{' SIGINT ' + sigint if sigint else ''}")
     return "; ".join(parts) or "no process left"
+
+
+def sigint_state(pid: int) -> str:
+    """Say whether process PID has SIGINT blocked, pending or ignored."""
+    masks = dict(line.split(":\t", 1) for line in Path(
+        f"/proc/{pid}/status").read_text().splitlines() if ":\t" in line)
+    bit = 1 << (signal.SIGINT - 1)
+    return "+".join(word for word, field in [
+        ("blocked", "SigBlk"), ("pending", "SigPnd"),
+        ("pending", "ShdPnd"), ("ignored", "SigIgn")]
+        if int(masks[field], 16) & bit)
 
 
 def kill_group(pgid: int) -> None:
