@@ -75,10 +75,23 @@ def run_script(name: str, redis_url: str, *args: str, timeout: float = 20,
                           env=script_env(redis_url, **env))
 
 
+class InThreadWorker(SimpleWorker):
+    """An RQ worker run in the test's thread, without RQ's pubsub thread.
+
+    Nothing sends such a worker commands (kill-horse, shutdown), and its
+    listening thread's stop can take RQ a second: RQ unsubscribes before
+    it tells the thread to stop, and a thread that read the reply in
+    between waits again, until RQ's join gives up.
+    """
+
+    def subscribe(self) -> None:
+        """Start no listening thread."""
+
+
 def work_burst(queue: Queue) -> None:
     """Run every job queued on QUEUE in this process, as RQ's tests do."""
-    SimpleWorker([queue], connection=queue.connection,
-                 serializer=JSONSerializer).work(burst=True)
+    InThreadWorker([queue], connection=queue.connection,
+                   serializer=JSONSerializer).work(burst=True)
 
 
 class Script:

@@ -13,12 +13,11 @@ import time
 
 import pytest
 import redis
-from rq import SimpleWorker
 from rq.defaults import DEFAULT_RESULT_TTL
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
-from helpers import Script, wait_until
+from helpers import InThreadWorker, Script, wait_until
 from queuing import kue, scheduling, workers
 from tools import kue_options
 
@@ -27,16 +26,10 @@ RUN_JOB = "tools.kue_options.run_job"
 UNAVAILABLE = "Service unavailable"
 
 
-class BurstWorker(workers.KueRules, SimpleWorker):
+class BurstWorker(workers.KueRules, InThreadWorker):
     """The processors' rules on a worker that runs in the test's thread."""
 
     job_functions = frozenset({RUN_JOB})
-
-    def subscribe(self) -> None:
-        """Start no pubsub thread: its stop can take RQ a second, each burst.
-
-        Nothing sends this worker commands anyway.
-        """
 
 
 @pytest.fixture

@@ -8,12 +8,11 @@ import zlib
 import pytest
 
 import redis
-from rq import SimpleWorker
 from rq.exceptions import StopRequested
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
-from helpers import Script, wait_until
+from helpers import InThreadWorker, Script, wait_until
 from queuing import kue, recovery, workers
 
 
@@ -134,7 +133,7 @@ def test_a_background_worker_runs_jobs_until_closed(connection):
     assert not first.is_alive()
 
 
-class BurstWorker(workers.KueRules, SimpleWorker):
+class BurstWorker(workers.KueRules, InThreadWorker):
     """The processors' rules on a worker that runs in the test's thread."""
 
     job_functions = frozenset({"6-job_processor.process_notification"})
@@ -450,7 +449,7 @@ def test_a_job_that_returned_a_value_keeps_it(connection):
     queue = kue.queue_for("sums", connection)
     job = kue.create_job(queue, "math.fsum", [1.5, 2.5])
 
-    class Summer(workers.KueRules, SimpleWorker):
+    class Summer(workers.KueRules, InThreadWorker):
         """The processors' rules, running math.fsum."""
 
         job_functions = frozenset({"math.fsum"})
