@@ -29,9 +29,7 @@ def test_job_ids_increase_like_kues(connection):
 def test_creating_a_job_takes_two_round_trips(real_redis, monkeypatch):
     # Its id, then one transaction. A pipeline with redis-py's Script
     # objects asked Redis whether it had them, on a round trip of its own.
-    connection = redis.Redis.from_url(real_redis)
-    queue = kue.queue_for(QUEUE, connection)
-    kue.create_job(queue, FUNCTION, DATA)  # connects; RQ asks the version
+    # (A real server only: fakeredis sends nothing over a socket.)
     sent = []
     send = redis.connection.AbstractConnection.send_packed_command
 
@@ -40,10 +38,12 @@ def test_creating_a_job_takes_two_round_trips(real_redis, monkeypatch):
         sent.append(command)
         return send(connection, command, *args, **kwargs)
 
-    monkeypatch.setattr(redis.connection.AbstractConnection,
-                        "send_packed_command", note)
-    kue.create_job(queue, FUNCTION, DATA, priority="high")
-    connection.close()
+    with redis.Redis.from_url(real_redis) as connection:
+        queue = kue.queue_for(QUEUE, connection)
+        kue.create_job(queue, FUNCTION, DATA)  # connects; RQ asks the version
+        monkeypatch.setattr(redis.connection.AbstractConnection,
+                            "send_packed_command", note)
+        kue.create_job(queue, FUNCTION, DATA, priority="high")
     assert len(sent) == 2, sent
 
 
