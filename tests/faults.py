@@ -145,10 +145,10 @@ def sigint_state(pid: int) -> str:
     masks = dict(line.split(":\t", 1) for line in Path(
         f"/proc/{pid}/status").read_text().splitlines() if ":\t" in line)
     bit = 1 << (signal.SIGINT - 1)
-    return "+".join(word for word, field in [
-        ("blocked", "SigBlk"), ("pending", "SigPnd"),
-        ("pending", "ShdPnd"), ("ignored", "SigIgn")]
-        if int(masks[field], 16) & bit)
+    return "+".join(word for word, fields in [
+        ("blocked", ["SigBlk"]), ("pending", ["SigPnd", "ShdPnd"]),
+        ("ignored", ["SigIgn"])]
+        if any(int(masks[field], 16) & bit for field in fields))
 
 
 def kill_group(pgid: int) -> None:
