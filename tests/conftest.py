@@ -19,8 +19,13 @@ import redis.asyncio
 
 import queuing.connection
 
-from helpers import (answers, free_port, redis_server_binaries,
+from helpers import (answers, free_port, hear_ctrl_c, redis_server_binaries,
                      start_redis_server, stop_redis_server, unavailable)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Start the scripts as a terminal would, however pytest was started."""
+    hear_ctrl_c()
 
 
 def slow_selected(config: pytest.Config) -> bool:

@@ -1,6 +1,7 @@
 """Helpers shared by the tests: Redis servers, script processes, waiting."""
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -21,6 +22,19 @@ ROOT = Path(__file__).resolve().parent.parent
 # Tests that listen or publish on task 5's channel: their real Redis is a
 # server of their test process's own (see conftest's real_redis).
 ON_THE_CHANNEL = pytest.mark.channel
+
+
+def hear_ctrl_c() -> None:
+    """Let the scripts started from now on hear Ctrl-C as in a terminal.
+
+    A shell starts a background job (``python -m pytest &``) with SIGINT
+    ignored, and a process inherits that until it installs a handler. A
+    script's first milliseconds, before its first line runs, then ignore
+    the Ctrl-C of a fault test, which no terminal does (Node, which resets
+    every signal as it starts, would not either).
+    """
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def wait_until(condition: Callable[[], object], timeout: float = 10.0,

@@ -32,9 +32,9 @@ from faults import (FaultyRedis, blocked_clients, concurrent_requests,
                     cpu_load, describe_group, eventually, group_alive,
                     group_pids, kill_group, random_moments, redis_snapshot,
                     request)
-from helpers import (ROOT, SEAT_SERVERS, Script, free_port, http_get,
-                     init_seats, run_script, script_env, start_seat_server,
-                     wait_for_http, wait_until)
+from helpers import (ROOT, SEAT_SERVERS, Script, free_port, hear_ctrl_c,
+                     http_get, init_seats, run_script, script_env,
+                     start_seat_server, wait_for_http, wait_until)
 from queuing import kue
 
 slow = pytest.mark.slow
@@ -702,6 +702,21 @@ def ctrl_c_trial(name: str, url: str, moment: float) -> str | None:
         return None
     finally:
         script.kill()
+
+
+def test_a_ctrl_c_as_python_starts_ends_it_however_pytest_was_started(
+        real_redis: str) -> None:
+    # A shell starts `python -m pytest &` with SIGINT ignored, and the
+    # scripts it started inherited that until their first line: a Ctrl-C
+    # as Python starts was lost, and the processor ran on (the test below
+    # failed for its earliest moments, in background runs only).
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        hear_ctrl_c()
+        failure = ctrl_c_trial("6-job_processor.py", real_redis, 0.0)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert failure is None, failure
 
 
 @slow
