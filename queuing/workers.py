@@ -52,6 +52,7 @@ from rq import Queue, SimpleWorker
 from rq.exceptions import StopRequested
 from rq.executions import Execution
 from rq.job import Job
+from rq.logutils import setup_loghandlers
 from rq.utils import now
 from rq.serializers import JSONSerializer
 from rq.timeouts import TimerDeathPenalty
@@ -88,6 +89,10 @@ HEARTBEAT_EVERY = 1.0
 # the server's job watcher, so that the server stops promptly.
 WAIT_SLICE = 1
 SERVER_WAIT_SLICE = kue.WATCHER_BLOCK / 1000
+# The pool checks its workers every second, as RQ's does, but looks this
+# often whether it was told to stop, or its workers have ended.
+POOL_CHECK_EVERY = 1.0
+POOL_TICK = 0.05
 
 
 class UnreadableJob(Exception):
@@ -290,6 +295,32 @@ class KueRules:
         just before it saves the whole job (that field included) anyway.
         """
         job.ended_at = job.last_heartbeat = now()
+
+    def subscribe(self) -> None:
+        """Listen for RQ's commands as RQ does, waking every wait slice.
+
+        RQ's listening thread waits up to a minute for a message, and sees
+        that it was told to stop only after its wait.
+        """
+        self.log.info("Worker %s: subscribing to channel %s", self.name,
+                      self.pubsub_channel_name)
+        self.pubsub = self.connection.pubsub()
+        self.pubsub.subscribe(
+            **{self.pubsub_channel_name: self.handle_payload})
+        self.pubsub_thread = self.pubsub.run_in_thread(
+            sleep_time=self.wait_slice, daemon=True,
+            exception_handler=self._pubsub_exception_handler)
+
+    def unsubscribe(self) -> None:
+        """Stop the listening thread, then unsubscribe: the reply wakes it.
+
+        RQ unsubscribes first. A thread that read the reply before it was
+        told to stop waited again, and RQ gave up joining it after a
+        second: now and then, a worker took a second more to stop.
+        """
+        if self.pubsub_thread:
+            self.pubsub_thread.stop()
+        super().unsubscribe()
 
     def validate_queues(self) -> None:
         """Accept any RQ queue: KueQueue only changes how jobs are read."""
@@ -524,6 +555,41 @@ class KuePool(WorkerPool):
                        for task in upkeep(queue)]
         self.recoveries = [task for task in self.upkeep
                            if isinstance(task, Recovery)]
+
+    def start(self, burst: bool = False, logging_level: str = "INFO") -> None:
+        """Run the pool as RQ does, ending within a tick of its workers.
+
+        RQ's loop sleeps a second between two checks of its workers, and a
+        second again while they stop: Ctrl-C took up to two seconds.
+        """
+        self._burst = burst
+        setup_loghandlers(logging_level, name="rq.worker_pool")
+        self.log.info("Starting worker pool %s with pid %d...", self.name,
+                      os.getpid())
+        self.status = self.Status.STARTED
+        self.start_workers(burst=burst, logging_level=logging_level)
+        self._install_signal_handlers()
+        while self.status != self.Status.STOPPED:
+            self.check_workers(respawn=not burst)
+            if burst and self.number_of_active_workers == 0:
+                break
+            self.rest(POOL_CHECK_EVERY)
+        self.log.info("Waiting for workers to shutdown...")
+        while not self.all_workers_have_stopped():
+            time.sleep(POOL_TICK)
+        self.log.info("All workers stopped, exiting...")
+
+    def rest(self, seconds: float) -> None:
+        """Wait SECONDS, or less if the pool is told to stop meanwhile.
+
+        The stop comes from a signal handler, which may not wake a thread
+        waiting on a lock (see early_stop_requested): the pool looks every
+        tick.
+        """
+        deadline = time.monotonic() + seconds
+        while (self.status != self.Status.STOPPED
+               and time.monotonic() < deadline):
+            time.sleep(POOL_TICK)
 
     def check_workers(self, respawn: bool = True) -> None:
         """Replace dead workers; recover their jobs and promote due ones.

@@ -3,6 +3,8 @@ import logging
 import math
 import signal
 import sys
+import threading
+import time
 import zlib
 
 import pytest
@@ -149,6 +151,72 @@ def burst(connection, queue_name: str = "push_notification_code") -> None:
     queue = kue.queue_for(queue_name, connection)
     BurstWorker([queue], connection=connection,
                 serializer=JSONSerializer).work(burst=True)
+
+
+def listening(connection, wait_slice: float) -> BurstWorker:
+    """Return a worker whose listening thread (RQ's pubsub) has started."""
+    worker = BurstWorker([kue.queue_for("push_notification_code", connection)],
+                         connection=connection, serializer=JSONSerializer)
+    worker.wait_slice = wait_slice
+    heard = threading.Event()
+    worker.handle_payload = lambda message: heard.set()
+    worker.subscribe()
+    connection.publish(worker.pubsub_channel_name, "{}")
+    wait_until(heard.is_set, message="the worker's thread to listen")
+    return worker
+
+
+def test_a_worker_s_listening_thread_ends_with_its_unsubscribe(
+        connection, monkeypatch):
+    # RQ unsubscribed, then stopped the thread: one that read the reply
+    # in between waited again, for a minute, and RQ gave up joining it
+    # after a second: a second added, now and then, to a worker's stop.
+    # Here the stop lands as late as it can: after the reply is read.
+    worker = listening(connection, wait_slice=60)  # a message wakes it
+    sent = threading.Event()
+    unsubscribe, stop = worker.pubsub.unsubscribe, worker.pubsub_thread.stop
+
+    def send_unsubscribe(*args):
+        unsubscribe(*args)
+        sent.set()
+
+    def late_stop():
+        if sent.is_set():
+            wait_until(lambda: not worker.pubsub.subscribed,
+                       message="the thread to read the reply")
+        stop()
+
+    monkeypatch.setattr(worker.pubsub, "unsubscribe", send_unsubscribe)
+    monkeypatch.setattr(worker.pubsub_thread, "stop", late_stop)
+    worker.unsubscribe()
+    assert not worker.pubsub_thread.is_alive()
+
+
+def test_a_worker_s_listening_thread_wakes_every_wait_slice(connection):
+    # Told to stop with no message coming (Redis gone, say), RQ's thread
+    # waited a minute.
+    worker = listening(connection, wait_slice=0.05)
+    try:
+        worker.pubsub_thread.stop()
+        worker.pubsub_thread.join(timeout=5)
+        assert not worker.pubsub_thread.is_alive()
+    finally:
+        worker.unsubscribe()
+
+
+def test_the_pool_rests_between_two_checks_only_until_it_is_stopped(
+        connection):
+    # RQ's pool slept a second between two checks of its workers, through
+    # a Ctrl-C: here the pool ends within a tick of its workers.
+    pool = workers.KuePool(["push_notification_code"], connection=connection,
+                           num_workers=1, logging_level="ERROR")
+    stop = threading.Timer(0.05, setattr,
+                           (pool, "status", pool.Status.STOPPED))
+    stop.start()
+    began = time.monotonic()
+    pool.rest(60)
+    assert time.monotonic() - began < 30
+    stop.join()
 
 
 def ends(connection, job_ids: list[str]) -> list[tuple[str, str, str]]:
