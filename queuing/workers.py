@@ -90,7 +90,8 @@ HEARTBEAT_EVERY = 1.0
 WAIT_SLICE = 1
 SERVER_WAIT_SLICE = kue.WATCHER_BLOCK / 1000
 # The pool checks its workers every second, as RQ's does, but looks this
-# often whether it was told to stop, or its workers have ended.
+# often whether it was told to stop, its workers have ended, or a delayed
+# job is due.
 POOL_CHECK_EVERY = 1.0
 POOL_TICK = 0.05
 
@@ -580,25 +581,19 @@ class KuePool(WorkerPool):
         self.log.info("All workers stopped, exiting...")
 
     def rest(self, seconds: float) -> None:
-        """Wait SECONDS, or less if the pool is told to stop meanwhile.
+        """Keep up the upkeep for SECONDS, or less if told to stop meanwhile.
 
-        The stop comes from a signal handler, which may not wake a thread
-        waiting on a lock (see early_stop_requested): the pool looks every
-        tick.
+        The upkeep (recovering dead workers' jobs, promoting due ones) runs
+        in the pool's own process, which lives on while its workers die and
+        come back. The stop comes from a signal handler, which may not wake
+        a thread waiting on a lock (see early_stop_requested): the pool
+        looks every tick.
         """
         deadline = time.monotonic() + seconds
         while (self.status != self.Status.STOPPED
                and time.monotonic() < deadline):
+            run_due(self.upkeep)
             time.sleep(POOL_TICK)
-
-    def check_workers(self, respawn: bool = True) -> None:
-        """Replace dead workers; recover their jobs and promote due ones.
-
-        The upkeep runs in the pool's own process, which lives on while its
-        workers die and come back.
-        """
-        super().check_workers(respawn)
-        run_due(self.upkeep)
 
     def get_worker_process(self, name: str, burst: bool, _sleep: float = 0,
                            logging_level: str = "INFO") -> BaseProcess:
