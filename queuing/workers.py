@@ -94,6 +94,9 @@ SERVER_WAIT_SLICE = kue.WATCHER_BLOCK / 1000
 # job is due.
 POOL_CHECK_EVERY = 1.0
 POOL_TICK = 0.05
+# What a worker sends its own listening thread to wake it: RQ's commands
+# (shutdown, kill-horse, ...) ignore a message that names none of them.
+WAKE_UP = '{"command": "wake-up"}'
 
 
 class UnreadableJob(Exception):
@@ -313,15 +316,26 @@ class KueRules:
             exception_handler=self._pubsub_exception_handler)
 
     def unsubscribe(self) -> None:
-        """Stop the listening thread, then unsubscribe: the reply wakes it.
+        """Stop the listening thread; it closes its connection as it ends.
 
-        RQ unsubscribes first. A thread that read the reply before it was
-        told to stop waited again, and RQ gave up joining it after a
-        second: now and then, a worker took a second more to stop.
+        RQ sent UNSUBSCRIBE on that connection from this thread, then told
+        the listening thread to stop: one that read the reply in between
+        waited again, and RQ gave up joining it after a second. Sent after
+        the stop, it raced the listening thread closing the connection.
+        Here a message of no command, on this worker's own connection,
+        wakes the thread: closing its connection unsubscribes it.
         """
-        if self.pubsub_thread:
-            self.pubsub_thread.stop()
-        super().unsubscribe()
+        if not self.pubsub_thread:
+            return
+        self.log.info("Worker %s: unsubscribing from channel %s", self.name,
+                      self.pubsub_channel_name)
+        self.pubsub_thread.stop()
+        try:
+            self.connection.publish(self.pubsub_channel_name, WAKE_UP)
+        except redis.RedisError:
+            pass  # Redis is away: the thread wakes within its wait slice
+        self.pubsub_thread.join(timeout=self.wait_slice + 1)
+        self.pubsub_thread = None
 
     def validate_queues(self) -> None:
         """Accept any RQ queue: KueQueue only changes how jobs are read."""
