@@ -1,4 +1,5 @@
 """The README's second quick-start command: tools/demo.py runs every task."""
+import re
 import subprocess
 import sys
 
@@ -29,4 +30,7 @@ def test_the_demo_starts_its_own_redis_and_shows_every_task(closed_url):
     ]:
         assert block in out, f"missing:\n{block}"
     assert out.count(" completed\n") >= 50 + 9 + 1
+    # The demo stops the seat server once it printed a line for each job.
+    assert len(re.findall(r"^Seat reservation job \d+ completed$", out,
+                          re.MULTILINE)) == 50
     assert out.endswith("\ndemo: done\n")

@@ -15,6 +15,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -25,6 +26,8 @@ from pathlib import Path
 import redis
 
 ROOT = Path(__file__).resolve().parent.parent
+# 100-seat's answer to a reservation it queued as a job.
+IN_PROCESS = b"Reservation in process"
 
 
 def wait_for(condition: Callable[[], object], what: str,
@@ -51,6 +54,15 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def body(url: str) -> bytes:
+    """Return the body of a GET of URL (an error's body too)."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.read()
+    except urllib.error.HTTPError as error:
+        return error.read()
 
 
 def reachable(url: str) -> bool:
@@ -96,6 +108,42 @@ def redis_server() -> Iterator[str]:
             server.wait()
 
 
+class Background:
+    """A script running in the background, its output read as it comes."""
+
+    def __init__(self, script: str, env: dict[str, str], logs: bool) -> None:
+        """Start ./SCRIPT with ENV; with LOGS false, drop its stderr."""
+        self.script = script
+        self.process = subprocess.Popen(
+            [f"./{script}"], cwd=ROOT, env=env, text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT if logs else subprocess.DEVNULL,
+            start_new_session=True)
+        self.lines: list[str] = []
+        self.reader = threading.Thread(target=self.read, daemon=True)
+        self.reader.start()
+
+    def read(self) -> None:
+        """Collect the script's lines until its output closes."""
+        for line in self.process.stdout:
+            self.lines.append(line)
+
+    def printed(self, text: str) -> int:
+        """Return how many of the lines printed so far contain TEXT."""
+        return sum(text in line for line in list(self.lines))
+
+    def output(self) -> str:
+        """Wait for the script to end; return all it printed."""
+        self.process.wait(timeout=30)
+        self.reader.join(timeout=30)
+        return "".join(self.lines)
+
+    def stop(self) -> str:
+        """Press Ctrl-C on the script; return all it printed."""
+        os.killpg(self.process.pid, signal.SIGINT)
+        return self.output()
+
+
 class Demo:
     """Runs the scripts one after the other, as a learner would."""
 
@@ -120,32 +168,24 @@ class Demo:
         print(result.stdout + result.stderr, end="")
 
     def start(self, script: str, logs: bool = True,
-              **env: str) -> subprocess.Popen:
+              **env: str) -> Background:
         """Start ./SCRIPT in the background (in a process group of its own).
 
         With LOGS false, its stderr (a web server's access log) is dropped.
         """
-        return subprocess.Popen(
-            [f"./{script}"], cwd=ROOT, env=dict(self.env, **env), text=True,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT if logs else subprocess.DEVNULL,
-            start_new_session=True)
+        return Background(script, dict(self.env, **env), logs)
 
-    def stop(self, script: str, process: subprocess.Popen) -> None:
+    def stop(self, background: Background) -> None:
         """Press Ctrl-C on a background script and show what it printed."""
-        os.killpg(process.pid, signal.SIGINT)
-        output = process.communicate(timeout=30)[0]
-        print(f"[{script}, stopped with Ctrl-C, had printed:]")
+        output = background.stop()
+        print(f"[{background.script}, stopped with Ctrl-C, had printed:]")
         print(output, end="")
 
-    def get(self, url: str) -> None:
-        """GET URL and show the body, like curl."""
-        try:
-            with urllib.request.urlopen(url, timeout=10) as response:
-                body = response.read().decode()
-        except urllib.error.HTTPError as error:
-            body = error.read().decode()
-        print(f"$ curl {url}\n{body}")
+    def get(self, url: str) -> bytes:
+        """GET URL and show the body, like curl; return it."""
+        answer = body(url)
+        print(f"$ curl {url}\n{answer.decode()}")
+        return answer
 
     def basics(self) -> None:
         """Tasks 0 to 5: the client, hashes, publish and subscribe."""
@@ -166,7 +206,7 @@ class Demo:
                  "the subscriber")
         self.run("5-publisher.py")
         print("[5-subscriber.py printed:]")
-        print(subscriber.communicate(timeout=30)[0], end="")
+        print(subscriber.output(), end="")
 
     def jobs(self) -> None:
         """Tasks 6 to 10: creating and processing jobs."""
@@ -178,7 +218,7 @@ class Demo:
             wait_for(lambda: self.client.scard(f"rq:workers:{queue}") > 0,
                      "the processor's workers")
             self.run(f"{name}-job_creator.py")
-            self.stop(f"{name}-job_processor.py", processor)
+            self.stop(processor)
         self.title("Task 10")
         self.run("8-job.py")
 
@@ -193,22 +233,24 @@ class Demo:
                      "/list_products/12", "/reserve_product/1",
                      "/list_products/1"]:
             self.get(base + path)
-        self.stop("9-stock.py", server)
+        self.stop(server)
         self.title("Task 13: ./100-seat.py")
         server = self.start("100-seat.py", logs=False, PORT=port)
         wait_for(lambda: reachable(base + "/available_seats"),
                  "100-seat")
-        for path in ["/available_seats", "/reserve_seat", "/process"]:
-            self.get(base + path)
+        self.get(base + "/available_seats")
+        queued = int(IN_PROCESS in self.get(base + "/reserve_seat"))
+        self.get(base + "/process")
         print("[and 60 more /reserve_seat requests]")
-        for _ in range(60):
-            reachable(base + "/reserve_seat")
+        queued += sum(IN_PROCESS in body(base + "/reserve_seat")
+                      for _ in range(60))
         wait_for(lambda: self.client.get("available_seats") == "0",
                  "the 50 seats")
         self.get(base + "/available_seats")
         self.get(base + "/reserve_seat")
-        time.sleep(1)  # a demo: give the server a moment to print the rest
-        self.stop("100-seat.py", server)
+        wait_for(lambda: server.printed("Seat reservation job") >= queued,
+                 "the server's line for each seat job")
+        self.stop(server)
 
 
 def main() -> None:
