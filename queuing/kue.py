@@ -221,6 +221,11 @@ class KueJob(Job):
         """
         cls.ahead.entry = (job_id, dict(zip(fields[::2], fields[1::2])))
 
+    @classmethod
+    def forget_read_ahead(cls) -> None:
+        """Drop this thread's hash read ahead, if its read never came."""
+        cls.ahead.entry = None
+
     def refresh(self) -> None:
         """Read the job's hash from Redis, or from the one read ahead."""
         entry = getattr(self.ahead, "entry", None)

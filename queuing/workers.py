@@ -372,6 +372,11 @@ class KueRules:
             except UnreadableJob as error:
                 self.drop_unreadable(error)
                 continue
+            finally:
+                # A job taken with its hash is read at once, or not at all
+                # (Redis lost in between: RQ takes again): that hash must
+                # not serve a later read of the job.
+                kue.KueJob.forget_read_ahead()
             if result is not None or wait is None:
                 return result
         return None

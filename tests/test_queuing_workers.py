@@ -493,6 +493,32 @@ def test_a_worker_takes_each_job_with_its_hash_in_one_round_trip(
     assert not [job.key for job in jobs if ("HGETALL", job.key) in sent]
 
 
+def test_a_hash_read_ahead_dies_with_the_take_that_read_it(
+        real_redis, monkeypatch):
+    # On a real server only (see above). A take whose job was never read
+    # (Redis lost in between) left its hash behind, in the thread: a later
+    # read of that id (recovering the job, say) got it instead of Redis's.
+    # In the suite, a fakeredis test's job 1 once got another test's.
+    with redis.Redis.from_url(real_redis) as connection:
+        queue = kue.queue_for("push_notification_code", connection)
+        job = kue.create_job(queue, FUNCTION, DATA)
+
+        def lost(*args, **kwargs):
+            raise redis.ConnectionError("lost")
+
+        monkeypatch.setattr(workers.KueQueue, "_fetch_dequeued_job",
+                            classmethod(lost))
+        worker = BurstWorker([queue], connection=connection,
+                             serializer=JSONSerializer)
+        # RQ logs the lost Redis and takes again: nothing is left.
+        assert worker.dequeue_job_and_maintain_ttl(None) is None
+        monkeypatch.undo()
+        connection.hset(job.key, "status", "started")  # Redis moved on
+        assert kue.KueJob.fetch(job.id, connection=connection,
+                                serializer=JSONSerializer).get_status(
+                                    refresh=False) == "started"
+
+
 def test_a_failed_job_requeued_and_finished_keeps_no_error(connection):
     queue = kue.queue_for("push_notification_code", connection)
     job = kue.create_job(queue, FUNCTION, {"phoneNumber": "4153518743"})
