@@ -80,8 +80,10 @@ def test_without_a_processor_the_creator_waits_until_ctrl_c(
         real_redis, real_client):
     creator_script = Script("6-job_creator.py", real_redis)
     try:
-        wait_until(lambda: real_client.llen(
-            "rq:queue:push_notification_code") == 1, message="the job")
+        # Ctrl-C once the learner sees the job's line: the job was queued
+        # just before it, and a Ctrl-C in between would hide the line.
+        wait_until(lambda: creator_script.output(), message="the job's line")
+        assert real_client.llen("rq:queue:push_notification_code") == 1
         assert creator_script.stop(signal.SIGINT, group=True) == (
             0, "Notification job created: 1\n", "")
     finally:
