@@ -318,12 +318,13 @@ class KueRules:
     def unsubscribe(self) -> None:
         """Stop the listening thread; it closes its connection as it ends.
 
-        RQ sent UNSUBSCRIBE on that connection from this thread, then told
-        the listening thread to stop: one that read the reply in between
-        waited again, and RQ gave up joining it after a second. Sent after
-        the stop, it raced the listening thread closing the connection.
-        Here a message of no command, on this worker's own connection,
-        wakes the thread: closing its connection unsubscribes it.
+        RQ sends UNSUBSCRIBE on that connection from this thread, then
+        tells the listening thread to stop: one that read the reply in
+        between waits again, and RQ gives up joining it after a second.
+        Sent after the stop, UNSUBSCRIBE would race the listening thread
+        closing the connection. Here a message of no command, sent on this
+        worker's own connection, wakes the thread; closing its connection
+        unsubscribes it.
         """
         if not self.pubsub_thread:
             return
