@@ -89,17 +89,24 @@ def run_script(name: str, redis_url: str, *args: str, timeout: float = 20,
                           env=script_env(redis_url, **env))
 
 
-class InThreadWorker(SimpleWorker):
-    """An RQ worker run in the test's thread, without RQ's pubsub thread.
+class NotListening:
+    """No RQ listening thread: nothing sends a test's worker commands.
 
-    Nothing sends such a worker commands (kill-horse, shutdown), and its
-    listening thread's stop can take RQ a second: RQ unsubscribes before
-    it tells the thread to stop, and a thread that read the reply in
-    between waits again, until RQ's join gives up.
+    A mixin, listed before the worker's other classes. Its thread would
+    only add a thread per worker, and its stop: RQ's can take a second (RQ
+    unsubscribes before it tells the thread to stop, and a thread that
+    read the reply in between waits again, until RQ's join gives up).
     """
 
     def subscribe(self) -> None:
         """Start no listening thread."""
+
+    def unsubscribe(self) -> None:
+        """Stop none."""
+
+
+class InThreadWorker(NotListening, SimpleWorker):
+    """An RQ worker run in the test's thread, without RQ's pubsub thread."""
 
 
 def work_burst(queue: Queue) -> None:

@@ -13,11 +13,12 @@ import time
 
 import pytest
 import redis
+from rq import SimpleWorker
 from rq.defaults import DEFAULT_RESULT_TTL
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
-from helpers import InThreadWorker, Script, wait_until
+from helpers import NotListening, Script, wait_until
 from queuing import kue, scheduling, workers
 from tools import kue_options
 
@@ -26,7 +27,7 @@ RUN_JOB = "tools.kue_options.run_job"
 UNAVAILABLE = "Service unavailable"
 
 
-class BurstWorker(workers.KueRules, InThreadWorker):
+class BurstWorker(NotListening, workers.KueRules, SimpleWorker):
     """The processors' rules on a worker that runs in the test's thread."""
 
     job_functions = frozenset({RUN_JOB})

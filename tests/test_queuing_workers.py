@@ -10,11 +10,12 @@ import zlib
 import pytest
 
 import redis
+from rq import SimpleWorker
 from rq.exceptions import StopRequested
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
-from helpers import InThreadWorker, Script, wait_until
+from helpers import NotListening, Script, wait_until
 from queuing import kue, recovery, workers
 
 
@@ -135,7 +136,7 @@ def test_a_background_worker_runs_jobs_until_closed(connection):
     assert not first.is_alive()
 
 
-class BurstWorker(workers.KueRules, InThreadWorker):
+class BurstWorker(NotListening, workers.KueRules, SimpleWorker):
     """The processors' rules on a worker that runs in the test's thread."""
 
     job_functions = frozenset({"6-job_processor.process_notification"})
@@ -153,10 +154,15 @@ def burst(connection, queue_name: str = "push_notification_code") -> None:
                 serializer=JSONSerializer).work(burst=True)
 
 
-def listening(connection, wait_slice: float) -> BurstWorker:
-    """Return a worker whose listening thread (RQ's pubsub) has started."""
-    worker = BurstWorker([kue.queue_for("push_notification_code", connection)],
-                         connection=connection, serializer=JSONSerializer)
+class ListeningWorker(workers.KueRules, SimpleWorker):
+    """The processors' rules, with their listening thread (RQ's pubsub)."""
+
+
+def listening(connection, wait_slice: float) -> ListeningWorker:
+    """Return a worker whose listening thread has started."""
+    worker = ListeningWorker(
+        [kue.queue_for("push_notification_code", connection)],
+        connection=connection, serializer=JSONSerializer)
     worker.wait_slice = wait_slice
     heard = threading.Event()
     worker.handle_payload = lambda message: heard.set()
@@ -538,7 +544,7 @@ def test_a_job_that_returned_a_value_keeps_it(connection):
     queue = kue.queue_for("sums", connection)
     job = kue.create_job(queue, "math.fsum", [1.5, 2.5])
 
-    class Summer(workers.KueRules, InThreadWorker):
+    class Summer(NotListening, workers.KueRules, SimpleWorker):
         """The processors' rules, running math.fsum."""
 
         job_functions = frozenset({"math.fsum"})
