@@ -90,12 +90,13 @@ def run_script(name: str, redis_url: str, *args: str, timeout: float = 20,
 
 
 class NotListening:
-    """No RQ listening thread: nothing sends a test's worker commands.
+    """No listening thread (RQ's pubsub) for a worker in a test's thread.
 
-    A mixin, listed before the worker's other classes. Its thread would
-    only add a thread per worker, and its stop: RQ's can take a second (RQ
-    unsubscribes before it tells the thread to stop, and a thread that
-    read the reply in between waits again, until RQ's join gives up).
+    A mixin, listed before the worker's other classes. Nothing sends such
+    a worker commands, and the thread would only add to each test: RQ's
+    stop of it can take a second (RQ unsubscribes before it tells the
+    thread to stop, and a thread that read the reply in between waits
+    again, until RQ's join gives up).
     """
 
     def subscribe(self) -> None:
