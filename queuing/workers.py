@@ -179,6 +179,19 @@ class KueQueue(Queue):
         return queue_key, job_id
 
     @classmethod
+    def dequeue_any(cls, *args: Any, **kwargs: Any) -> Any:
+        """Take and read a job as RQ does; a hash read ahead ends with it.
+
+        A job taken with its hash is read at once, or not at all (Redis
+        lost in between: the worker takes again): that hash must not serve
+        a later read of the job.
+        """
+        try:
+            return super().dequeue_any(*args, **kwargs)
+        finally:
+            kue.KueJob.forget_read_ahead()
+
+    @classmethod
     def lpop(cls, queue_keys: Any, timeout: int | None,
              connection: redis.Redis | None = None) -> Any:
         """Wait for a job id as RQ does (Redis before 6.2), noting the wait."""
@@ -373,11 +386,6 @@ class KueRules:
             except UnreadableJob as error:
                 self.drop_unreadable(error)
                 continue
-            finally:
-                # A job taken with its hash is read at once, or not at all
-                # (Redis lost in between: RQ takes again): that hash must
-                # not serve a later read of the job.
-                kue.KueJob.forget_read_ahead()
             if result is not None or wait is None:
                 return result
         return None
