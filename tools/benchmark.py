@@ -39,8 +39,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -51,7 +49,7 @@ from statistics import median
 import redis
 
 # tools/demo.py, beside this file (the script's folder is on sys.path).
-from demo import free_port, reachable
+from demo import body, free_port, reachable
 
 ROOT = Path(__file__).resolve().parent.parent
 # The repository's own modules: queuing, and the numbered scripts.
@@ -596,19 +594,11 @@ class Bench:
                   f"{drained:.1f} s) | | | |", flush=True)
 
 
-def get(url: str) -> bytes:
-    """Return the body of a GET of URL (an error's body too)."""
-    try:
-        with urllib.request.urlopen(url, timeout=30) as response:
-            return response.read()
-    except urllib.error.HTTPError as error:
-        return error.read()
-
-
 def many(url: str, count: int, connections: int) -> list[bytes]:
     """GET URL COUNT times, CONNECTIONS at once; return the bodies."""
     with ThreadPoolExecutor(max_workers=connections) as pool:
-        return list(pool.map(lambda _: get(url), range(count)))
+        return list(pool.map(lambda _: body(url, timeout=30),
+                             range(count)))
 
 
 def parse_arguments() -> argparse.Namespace:

@@ -56,10 +56,10 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def body(url: str) -> bytes:
+def body(url: str, timeout: float = 10) -> bytes:
     """Return the body of a GET of URL (an error's body too)."""
     try:
-        with urllib.request.urlopen(url, timeout=10) as response:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
             return response.read()
     except urllib.error.HTTPError as error:
         return error.read()
