@@ -4,7 +4,8 @@ A Node script that hits an error prints it and exits; Ctrl-C simply ends
 it. A Python script prints a traceback instead, for Ctrl-C too. ``run``
 gives every numbered script the Node behaviour: Ctrl-C and SIGTERM exit 0,
 any error, in the main thread or another one, is one line on stderr and
-exit status 1, and output reaches a pipe line by line.
+exit status 1, a reader that closes the pipe (``| head -1``) ends the
+script quietly, and every line printed is one write, whole.
 """
 import functools
 import os
@@ -25,29 +26,45 @@ def describe(error: BaseException) -> str:
 
 
 def quit_on_broken_pipe() -> NoReturn:
-    """End quietly, as shell tools do, when stdout's reader has gone.
+    """End quietly with status 0, from any thread, once stdout's reader left.
 
-    ./4-redis_advanced_op.py | head -2 closes the pipe early; the process
-    dies of SIGPIPE like any shell tool, with nothing on stderr.
+    ./5-publisher.py | head -1 closes the pipe after one line: like a
+    shell tool, the script stops there, with nothing on stderr.
     """
-    # Python would try to flush stdout again at exit, and complain.
+    # Python would try to flush stdout again at exit, and complain; no
+    # signal is raised, as only the main thread may set a handler.
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
-    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    os.kill(os.getpid(), signal.SIGPIPE)
-    os._exit(128 + signal.SIGPIPE)  # only if the signal did not end us
+    os._exit(0)
 
 
 def fail(error: BaseException) -> NoReturn:
     """Print ERROR as one line on stderr and end the process with status 1."""
     if isinstance(error, BrokenPipeError):
         quit_on_broken_pipe()
-    print(describe(error), file=sys.stderr)
-    sys.stdout.flush()
-    sys.stderr.flush()
+    try:
+        print(describe(error), file=sys.stderr)
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:  # stderr went into the closed pipe too (2>&1)
+        quit_on_broken_pipe()
     # os._exit, not sys.exit: this may run in a helper thread, where
     # SystemExit would only end that thread.
     os._exit(1)
+
+
+def whole_lines(stream: Any) -> None:
+    """Make STREAM write each line in one go, as soon as it is complete.
+
+    print() hands over the text and the newline separately; unbuffered
+    (PYTHONUNBUFFERED=1) each would be a write of its own, and other output
+    to the same terminal or file (a web server's request log on stderr)
+    could land between them. Line
+    buffering without write-through joins them: one write per line, and a
+    pipe (under 4 KiB, PIPE_BUF) never splits a write.
+    """
+    if hasattr(stream, "reconfigure"):  # not when a test replaced it
+        stream.reconfigure(line_buffering=True, write_through=False)
 
 
 def stop(signum: int, frame: Any) -> NoReturn:
@@ -57,7 +74,8 @@ def stop(signum: int, frame: Any) -> NoReturn:
 
 def run(main: Callable[[], Any]) -> NoReturn:
     """Run a script's MAIN the way every script here should end."""
-    sys.stdout.reconfigure(line_buffering=True)
+    whole_lines(sys.stdout)
+    whole_lines(sys.stderr)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, stop)
     threading.excepthook = lambda hook_args: fail(hook_args.exc_value)

@@ -1,13 +1,20 @@
-"""queuing.cli and queuing.connection: how every script starts and ends."""
+"""queuing.cli and queuing.connection: how every script starts and ends.
+
+Pipes are real: a script piped into head -1, a server whose stdout and
+stderr share one pipe, against a real Redis.
+"""
 import re
+import shlex
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import click
 import pytest
 import redis
 
-from helpers import ROOT, script_env
+from helpers import (ON_THE_CHANNEL, ROOT, Script, free_port, http_get,
+                     script_env, wait_until)
 from queuing import cli, connection
 
 PROGRAMS = {
@@ -17,8 +24,14 @@ PROGRAMS = {
     "redis": "import redis; raise redis.ConnectionError('gone')",
     "thread": "import threading, time; threading.Thread(target=lambda: 1 / 0)"
               ".start(); time.sleep(30)",
-    "pipe": "[print(n) for n in range(100000)]",
+    "main pipe": "[print(n) for n in range(100000)]",
+    "thread pipe": "import threading; thread = threading.Thread(target="
+                   "lambda: [print(n) for n in range(100000)]); "
+                   "thread.start(); thread.join()",
 }
+# What Werkzeug's development server logs on stderr: its start, requests.
+SERVER_LOG = (r"WARNING: This is a development server|^ \* Running on |"
+              r"^Press CTRL\+C to quit$|^127\.0\.0\.1 - - \[.*\] \"GET /")
 
 
 @pytest.mark.parametrize("program, code, out, err", [
@@ -49,18 +62,107 @@ def test_redis_url_comes_from_the_environment(monkeypatch):
     assert connection.redis_url() == "redis://example:1/2"
 
 
-def test_a_closed_pipe_ends_the_script_quietly_like_a_shell_tool(
-        closed_url):
+def into_head(command: str, **env: str) -> Script:
+    """Start COMMAND | head -1 in bash; bash echoes COMMAND's status last.
+
+    COMMAND's stderr goes to bash's, so anything it prints there shows.
+    """
+    return Script("bash", env.pop("REDIS_URL"), command=[
+        "bash", "-c", f"{command} | head -1; echo ${{PIPESTATUS[0]}} >&2"],
+        **env)
+
+
+@pytest.mark.parametrize("where", ["main", "thread"])
+def test_a_closed_pipe_ends_the_script_quietly_from_any_thread(
+        closed_url, where):
     source = ("from queuing import cli\n"
-              f"def main() -> None:\n    {PROGRAMS['pipe']}\n"
+              f"def main() -> None:\n    {PROGRAMS[where + ' pipe']}\n"
               "cli.run(main)\n")
-    result = subprocess.run(
-        ["bash", "-c", f"{sys.executable} -c \"$0\" | head -2; "
-         "echo ${PIPESTATUS[0]} >&2", source], cwd=ROOT,
-        env=script_env(closed_url), capture_output=True, text=True,
-        timeout=20)
-    # 141: killed by SIGPIPE, as `seq 100000 | head -2` is.
-    assert (result.stdout, result.stderr) == ("0\n1\n", "141\n")
+    result = into_head(f"{sys.executable} -c {shlex.quote(source)}",
+                       REDIS_URL=closed_url).wait()
+    assert result == (0, "0\n", "0\n")
+
+
+@ON_THE_CHANNEL
+def test_the_publisher_into_head_ends_quietly(real_redis):
+    # Its next line comes from a timer's thread, after head has gone.
+    assert into_head("./5-publisher.py", REDIS_URL=real_redis).wait() == (
+        0, "Redis client connected to the server\n", "0\n")
+
+
+def test_the_seat_server_into_head_ends_quietly_at_its_next_line(
+        real_redis, tmp_path):
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = tmp_path / "stderr"
+    server = into_head(f"./100-seat.py 2>{log}", REDIS_URL=real_redis,
+                       PORT=str(port))
+    try:
+        wait_until(lambda: answering(base + "/available_seats"),
+                   message="100-seat to serve")
+        assert http_get(base + "/process")[2] == (
+            b'{"status":"Queue processing"}')
+        # The first job's line goes through head, the second one's finds
+        # the pipe closed: the server ends (its watcher thread printed it).
+        wait_until(lambda: server.process.poll() is not None
+                   or not answering(base + "/reserve_seat"),
+                   message="100-seat to end on its second line")
+        assert server.wait() == (
+            0, "Seat reservation job 1 completed\n", "0\n")
+    finally:
+        server.kill()
+    unexpected = [line for line in log.read_text().splitlines()
+                  if not re.search(SERVER_LOG, line)]
+    assert unexpected == [], log.read_text()
+
+
+def answering(url: str) -> bool:
+    """Tell whether a server answers a GET of URL."""
+    try:
+        http_get(url, timeout=2)
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("buffering", ["PYTHONUNBUFFERED=1", "buffered"])
+def test_every_line_is_whole_when_another_stream_shares_the_output(
+        real_redis, buffering):
+    # stdout and stderr in one pipe, as in a terminal or `2>&1 | tee`:
+    # the request log (stderr) must never land inside a job's line.
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    unbuffered = "PYTHONUNBUFFERED=1 " if buffering != "buffered" else ""
+    server = Script("100-seat.py", real_redis, PORT=str(port), command=[
+        "bash", "-c", f"{unbuffered}exec ./100-seat.py 2>&1"])
+    try:
+        wait_until(lambda: answering(base + "/available_seats"),
+                   message="100-seat to serve")
+        assert http_get(base + "/process")[2] == (
+            b'{"status":"Queue processing"}')
+        with ThreadPoolExecutor(max_workers=40) as pool:
+            bodies = list(pool.map(
+                lambda _: http_get(base + "/reserve_seat")[2], range(120)))
+        queued = bodies.count(b'{"status":"Reservation in process"}')
+        assert queued >= 50, bodies
+        # Counted anywhere in the output, whole lines or not.
+        wait_until(lambda: len(re.findall(
+            r"Seat reservation job \d+ (completed|failed: Not enough seats "
+            r"available)", server.output())) >= queued, timeout=60,
+            message=f"a line for each of the {queued} jobs")
+    finally:
+        server.kill()
+    lines = server.output().splitlines()
+    completed = [line for line in lines
+                 if re.fullmatch(r"Seat reservation job \d+ completed", line)]
+    broken = [line for line in lines if "Seat reservation" in line
+              and not re.fullmatch(r"Seat reservation job \d+ (completed|"
+                                   r"failed: Not enough seats available)",
+                                   line)]
+    assert (len(completed), broken) == (50, [])
+    others = [line for line in lines if "Seat reservation" not in line
+              and not re.search(SERVER_LOG, line)]
+    assert others == [], "neither a job's line nor the server's log"
 
 
 def test_a_failing_flask_command_ends_on_one_line():
