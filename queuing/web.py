@@ -28,7 +28,8 @@ from typing import Any
 import redis
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import (BaseWSGIServer, make_server,
+                              select_address_family)
 
 from queuing import cli
 
@@ -115,23 +116,54 @@ def json_errors(app: Flask) -> None:
 def listen(app: Flask) -> BaseWSGIServer:
     """Take $HOST:$PORT (default 127.0.0.1:1245) for APP; return the server.
 
-    When the port is taken (or cannot be had), this says so in one line on
-    stderr and exits 1. Nothing is served until serve_forever() is called.
+    When PORT is not a port number, or HOST:PORT cannot be had (the port
+    taken, a host that is not a name or address of this machine), this
+    says so in plain words on one line of stderr and exits 1. Nothing is
+    served until serve_forever() is called.
     """
     host = os.environ.get("HOST", DEFAULT_HOST)
-    port = int(os.environ.get("PORT", DEFAULT_PORT))
+    text = os.environ.get("PORT", str(DEFAULT_PORT))
+    digits = text.strip()
+    port = int(digits) if digits.isascii() and digits.isdigit() else -1
+    if not 0 <= port <= 65535:
+        sys.exit(f"Error: PORT must be a number from 0 to 65535, "
+                 f"not {text!r}")
     try:
-        sock = socket.create_server((host, port), backlog=LISTEN_BACKLOG)
+        # The family Werkzeug will give the socket: IPv6 if HOST has a ":".
+        family = select_address_family(host, port)
+        address = socket.getaddrinfo(host or None, port, family,
+                                     socket.SOCK_STREAM,
+                                     flags=socket.AI_PASSIVE)[0][4]
+    except (OSError, UnicodeError):
+        sys.exit(f"Error: HOST must be a name or address of this machine, "
+                 f"such as 127.0.0.1; {host!r} is not one")
+    try:
+        sock = socket.create_server(address[:2], family=family,
+                                    backlog=LISTEN_BACKLOG)
     except OSError as error:
-        if error.errno == errno.EADDRINUSE:
-            sys.exit(f"Port {port} is in use by another program: stop it, "
-                     f"or serve on another port (PORT={port + 1}).")
-        sys.exit(f"Cannot serve on {host}:{port}: {error.strerror}")
+        sys.exit(cannot_serve(host, port, error))
     with sock:
         server = make_server(host, port, app, threaded=True,
                              fd=sock.fileno())
     server.log_startup()
     return server
+
+
+def cannot_serve(host: str, port: int, error: OSError) -> str:
+    """Return why HOST:PORT could not be bound, in the learner's words."""
+    code = getattr(error, "errno", None)
+    if code == errno.EADDRINUSE:
+        return (f"Error: port {port} is in use by another program: stop it, "
+                f"or serve on another port (PORT={port + 1}).")
+    if code == errno.EADDRNOTAVAIL:
+        return (f"Error: HOST {host!r} is not an address of this machine: "
+                f"use 127.0.0.1 (this machine only) or 0.0.0.0 (every "
+                f"network)")
+    if code == errno.EACCES:
+        return (f"Error: port {port} needs more rights than this user has "
+                f"(ports below 1024 usually need root): use PORT=1245")
+    return (f"Error: cannot serve on HOST {host!r}, PORT {port}: "
+            f"{error.strerror or error}")
 
 
 def serve(app: Flask) -> None:
