@@ -23,6 +23,28 @@ from helpers import (answers, free_port, hear_ctrl_c, redis_server_binaries,
                      start_redis_server, stop_redis_server, unavailable)
 
 
+# Naming this many test files or fewer (a task's, say) runs them in one
+# process: starting six test processes costs more than one file's tests.
+FEW_FILES = 3
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """Run a few named test files in one process, unless -n says otherwise.
+
+    pyproject.toml's -n 6 suits the whole suite; this runs before
+    pytest-xdist reads it (a conftest's hook comes before a plugin's).
+    """
+    given = config.invocation_params.args
+    if any(arg.startswith(("-n", "--numprocesses", "--dist", "-d"))
+           for arg in given):
+        return
+    paths = [arg.split("::")[0] for arg in config.args]
+    if paths and len(set(paths)) <= FEW_FILES and all(
+            os.path.isfile(path) for path in paths):
+        config.option.numprocesses = 0
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Start the scripts as a terminal would, however pytest was started."""
     hear_ctrl_c()
