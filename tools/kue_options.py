@@ -11,19 +11,29 @@ active, run the processor in one terminal and an example in another:
     python -m tools.kue_options process
     python -m tools.kue_options priority
 
-The examples are priority, attempts, backoff, delay, ttl and remove. Each
-creates its jobs on the queue kue_options, then prints their events as
-they come, each after the ms since the example created its first job.
+(python tools/kue_options.py ... works too.) The examples are priority,
+attempts, backoff, delay, ttl and remove. Each creates its jobs on the
+queue kue_options, then prints their events as they come, each after the
+ms since the example created its first job.
 """
 import sys
 import time
+from pathlib import Path
 
-import redis
-from rq import get_current_job
-from rq.job import Job, JobStatus
+# The repository's root, for queuing and the numbered scripts, when this
+# file is run by its path (python tools/kue_options.py).
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+try:
+    import redis
+    from rq import get_current_job
+    from rq.job import Job, JobStatus
 
-from queuing import cli, kue, workers
-from queuing.connection import redis_url
+    from queuing import cli, kue, workers
+except ModuleNotFoundError as missing:  # outside the venv
+    sys.exit(f"Error: {missing}: activate the venv (source "
+             ".venv/bin/activate) or run pip install -r requirements.txt")
+
+connect = __import__("0-redis_client").connect
 
 QUEUE_NAME = "kue_options"
 # Each example's jobs: a name, the job's data and Kue's options. In the
@@ -167,7 +177,9 @@ def main() -> None:
     if choice != "process" and choice not in EXAMPLES:
         sys.exit("usage: python -m tools.kue_options process | "
                  + " | ".join(EXAMPLES))
-    connection = redis.Redis.from_url(redis_url())
+    # No Redis: one line and exit 1, as the processors do (the workers
+    # alone would wait for it to come back).
+    connection = connect(decode_responses=False, announce=False)
     if choice == "process":
         # One job at a time, so that the order of the jobs shows.
         workers.process(QUEUE_NAME, 1, run_job, connection)
@@ -176,4 +188,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    cli.run(main)
+    # Run as the module tools.kue_options, however started: a job names
+    # its function by its module, and the processor and the examples must
+    # name the same one.
+    from tools import kue_options
+    cli.run(kue_options.main)

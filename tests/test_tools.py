@@ -1,0 +1,89 @@
+"""The tools (demo, benchmark, kue_options): one line, not a traceback.
+
+Each runs as python tools/NAME.py and as python -m tools.NAME, from the
+repository's root, and says in one line what is missing: the venv's
+libraries, or a Redis.
+"""
+import subprocess
+import sys
+
+import pytest
+
+from helpers import ROOT, script_env
+
+TOOLS = ["demo", "benchmark", "kue_options"]
+NO_VENV = ("Error: No module named 'redis': activate the venv (source "
+           ".venv/bin/activate) or run pip install -r requirements.txt\n")
+
+
+def command(tool: str, form: str) -> list[str]:
+    """Return how FORM ("path" or "module") starts TOOL."""
+    if form == "path":
+        return [f"tools/{tool}.py"]
+    return ["-m", f"tools.{tool}"]
+
+
+def run(python: list[str], url: str) -> tuple[int, str, str]:
+    """Run PYTHON (an interpreter and its arguments) from the root."""
+    result = subprocess.run(python, cwd=ROOT, env=script_env(url),
+                            capture_output=True, text=True, timeout=30)
+    return result.returncode, result.stdout, result.stderr
+
+
+@pytest.mark.parametrize("form", ["path", "module"])
+@pytest.mark.parametrize("tool", TOOLS)
+def test_a_tool_outside_the_venv_says_so_in_one_line(closed_url, tool,
+                                                     form):
+    # python -S: no site-packages, as the system's Python outside the venv.
+    assert run([sys.executable, "-S", *command(tool, form)],
+               closed_url) == (1, "", NO_VENV)
+
+
+@pytest.mark.parametrize("form", ["path", "module"])
+@pytest.mark.parametrize("example", ["process", "priority"])
+def test_kue_options_without_redis_is_one_line_like_the_processors(
+        closed_url, example, form):
+    address = closed_url.removeprefix("redis://").removesuffix("/0")
+    assert run([sys.executable, *command("kue_options", form), example],
+               closed_url) == (
+        1, f"Redis client not connected to the server: Error 111 "
+        f"connecting to {address}. Connection "
+        "refused.\n", "")
+
+
+@pytest.mark.parametrize("form", ["path", "module"])
+def test_kue_options_without_a_choice_shows_its_usage(closed_url, form):
+    assert run([sys.executable, *command("kue_options", form)],
+               closed_url) == (
+        1, "", "usage: python -m tools.kue_options process | priority | "
+        "attempts | backoff | delay | ttl | remove\n")
+
+
+def test_the_demo_without_any_redis_says_so_in_one_line(closed_url):
+    # No Redis answers at $REDIS_URL, and no redis-server to start.
+    hide_redis_server = (
+        "import runpy, shutil\n"
+        "shutil.which = lambda *args, **kwargs: None\n"
+        "runpy.run_path('tools/demo.py', run_name='__main__')\n")
+    assert run([sys.executable, "-c", hide_redis_server], closed_url) == (
+        1, "", "demo: no Redis answers and no redis-server is installed; "
+        "run: pip install -r requirements.txt\n")
+
+
+@pytest.mark.parametrize("form", ["path", "module"])
+def test_the_benchmark_without_its_redis_server_says_so_in_one_line(
+        closed_url, form):
+    missing = str(ROOT / "no-such-redis-server")
+    assert run([sys.executable, *command("benchmark", form), "--no-node",
+                "--only", "task8", "--redis-server", missing],
+               closed_url) == (
+        1, "", f"benchmark: stopped: [Errno 2] No such file or directory: "
+        f"{missing!r}\n")
+
+
+@pytest.mark.parametrize("form", ["path", "module"])
+def test_the_benchmark_starts_both_ways(closed_url, form):
+    code, out, err = run([sys.executable, *command("benchmark", form),
+                          "--help"], closed_url)
+    assert (code, err) == (0, ""), err
+    assert out.startswith("usage: benchmark.py [-h]"), out
