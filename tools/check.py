@@ -55,6 +55,8 @@ NODE_WEB_PORT = 1245
 # output must stay quiet before a script that never ends is stopped.
 PYTHON_TIMING = {"start": 20.0, "quiet": 0.3}
 NODE_TIMING = {"start": 40.0, "quiet": 1.0}
+# A script that printed something, then nothing for this long, is stuck.
+STUCK = 5.0
 
 TITLES = {
     0: "a Redis instance", 1: "connect to Redis", 2: "basic operations",
@@ -142,7 +144,7 @@ def create_push_notifications_jobs(jobs, queue):
         raise TypeError("Jobs is not an array")
     return []
 '''
-NODE_BROKEN_8_JOB = """// A broken 8-job.js, made by tools/check.py: it creates no job.
+NODE_BROKEN_8_JOB = """// A broken 8-job.js, made by tools/check.py: no job.
 export default function createPushNotificationsJobs(jobs) {
   if (!Array.isArray(jobs)) throw new Error('Jobs is not an array');
 }
@@ -265,8 +267,9 @@ def lines_check(name: str, expected: list, printed: list[str],
                 or not patterns[index].matches(printed[index])):
             first = index
             break
-    return Check(name, first is None, [pattern.shown() for pattern in patterns],
-                 list(printed), detail, beyond, first)
+    shown = [pattern.shown() for pattern in patterns]
+    return Check(name, first is None, shown, list(printed), detail, beyond,
+                 first)
 
 
 def side_by_side(check: Check, indent: str = "      ") -> list[str]:
@@ -819,7 +822,7 @@ class NodeRunner(Runner):
         self.work: Path | None = None
 
     def packages(self) -> dict:
-        """Return the package.json to install: the folder's or the template's."""
+        """Return the packages to install: the folder's, or the template's."""
         own = self.folder / "package.json"
         if own.exists():
             try:
@@ -1102,7 +1105,8 @@ class Checker:
         Gives up early when the process printed something, then nothing
         for a few seconds: a script that is stuck will print no more.
         """
-        deadline = time.monotonic() + (timeout or runner.timing["start"])
+        started = time.monotonic()
+        deadline = started + (timeout or runner.timing["start"])
 
         def done(lines: list[str]) -> bool:
             return sum(map(matching, lines)) >= count
@@ -1113,9 +1117,9 @@ class Checker:
             if process.ended():
                 return False
             with process.condition:
-                idle = time.monotonic() - process.changed
+                idle = time.monotonic() - max(process.changed, started)
                 some = bool(process.lines)
-            if some and idle > 4.0:
+            if some and idle > STUCK:
                 return False
         return False
 
@@ -1375,8 +1379,8 @@ class Checker:
                              lambda line: created_line(line) is not None)
             if processor_file:
                 processor = runner.run(processor_file)
+                self.await_lines(runner, processor, 9)
                 self.await_lines(runner, creator, total, timeout=30)
-                self.await_lines(runner, processor, 9, timeout=10)
                 processor.settle(runner.timing["quiet"])
             else:
                 self.note(8, f"events not checked: no "
@@ -1423,8 +1427,8 @@ class Checker:
         """Compare each job's event lines with the page's, job by job."""
         ids = [created_line(line) for line in lines[:11]]
         if len(ids) < 11 or None in ids:
-            return Check(name, False, detail="the 11 created lines did not "
-                                              "come first")
+            return Check(name, False,
+                         detail="the 11 created lines did not come first")
         rest = lines[11:]
         for job_id, (phone, _) in zip(ids, TASK8_JOBS):
             mine = [line for line in rest if event_job(line) == job_id]
@@ -1657,7 +1661,10 @@ class Checker:
         port = runner.web_port
         script = FILES[language][13][0]
         runner.store.reset()
-        seats = lambda left: compact({"numberOfAvailableSeats": str(left)})
+
+        def seats(left: int) -> str:
+            return compact({"numberOfAvailableSeats": str(left)})
+
         in_process = compact({"status": "Reservation in process"})
         checks = []
         with self.web_server(runner, script) as server:
