@@ -55,6 +55,10 @@ NODE_WEB_PORT = 1245
 # output must stay quiet before a script that never ends is stopped.
 PYTHON_TIMING = {"start": 20.0, "quiet": 0.3}
 NODE_TIMING = {"start": 40.0, "quiet": 1.0}
+# The report's columns: the widest expected line shown side by side, and
+# the rows shown around a first difference in a long list.
+COLUMN = 60
+WINDOW = 8
 # A script that printed something, then nothing for this long, is stuck.
 STUCK = 5.0
 
@@ -275,22 +279,42 @@ def lines_check(name: str, expected: list, printed: list[str],
 def side_by_side(check: Check, indent: str = "      ") -> list[str]:
     """Return the expected and the printed lines in two columns.
 
-    The first row that differs is marked with '>' and an arrow.
+    The first row that differs is marked with '>' and an arrow; long lists
+    show the rows around it. Rows too wide for two columns are stacked.
     """
-    if not check.expected and not check.printed:
+    count = max(len(check.expected), len(check.printed))
+    if not count:
         return []
-    width = min(48, max([len("expected")] + [len(line)
-                                             for line in check.expected]))
     first = check.first_difference
-    rows = [f"{indent}  {'expected':<{width}} | printed"]
-    for index in range(max(len(check.expected), len(check.printed))):
-        left = (check.expected[index] if index < len(check.expected)
-                else "(nothing)")
-        right = (check.printed[index] if index < len(check.printed)
-                 else "(nothing)")
-        mark = ">" if index == first else " "
-        arrow = "   <-- first difference" if index == first else ""
-        rows.append(f"{indent}{mark} {left:<{width}} | {right}{arrow}")
+    low, high = 0, count
+    if count > WINDOW * 2 and first is not None:
+        low, high = max(0, first - 3), min(count, first + WINDOW)
+    elif count > WINDOW * 2:
+        high = WINDOW
+    cell = [(check.expected[index] if index < len(check.expected)
+             else "(nothing)",
+             check.printed[index] if index < len(check.printed)
+             else "(nothing)") for index in range(low, high)]
+    width = max([len("expected")] + [len(left) for left, _ in cell])
+    rows = [f"{indent}  ({low} rows above are alike)"] if low else []
+    if width <= COLUMN:
+        rows.append(f"{indent}  {'expected':<{width}} | printed")
+        for index, (left, right) in enumerate(cell, low):
+            mark, arrow = (">", "   <-- first difference") if (
+                index == first) else (" ", "")
+            rows.append(f"{indent}{mark} {left:<{width}} | {right}{arrow}")
+    else:
+        for index, (left, right) in enumerate(cell, low):
+            if index != first and left == right:
+                rows.append(f"{indent}  = {left}")
+                continue
+            mark = ">" if index == first else " "
+            rows.append(f"{indent}{mark} expected: {left}")
+            rows.append(f"{indent}   printed: {right}"
+                        + ("   <-- first difference" if index == first
+                           else ""))
+    if high < count:
+        rows.append(f"{indent}  ({count - high} more rows)")
     return rows
 
 
@@ -425,6 +449,9 @@ class RedisServer:
                 output = self.process.stdout.read().decode(errors="replace")
                 self.stop()
                 last = [line for line in output.splitlines() if line.strip()]
+                warnings = [line.split(" # ", 1)[1] for line in last
+                            if " # " in line]
+                last = warnings or last
                 raise Unavailable(f"{binary} did not start"
                                   + (f": {last[-1]}" if last else ""))
             time.sleep(0.05)
@@ -748,8 +775,11 @@ class PythonRunner(Runner):
         self.xdist = False
         self.web_port = self.options.web_port or NODE_WEB_PORT
 
-    def packages_problem(self) -> str | None:
-        """Return the one line to print when redis, rq or flask is missing."""
+    def packages_problem(self, tests: bool) -> str | None:
+        """Return the one line to print when a package is missing.
+
+        The scripts need redis, rq and flask; TESTS (task 11) adds pytest.
+        """
         probe = ("import importlib.util, json; print(json.dumps("
                  "[m for m in ('redis', 'rq', 'flask', 'pytest', 'xdist') "
                  "if importlib.util.find_spec(m) is None]))")
@@ -761,7 +791,8 @@ class PythonRunner(Runner):
         except (OSError, ValueError, subprocess.TimeoutExpired):
             return f"cannot run the Python interpreter {self.python}"
         self.xdist = "xdist" not in missing
-        needed = [name for name in missing if name != "xdist"]
+        needed = [name for name in missing if name != "xdist"
+                  and (tests or name != "pytest")]
         if needed:
             return (f"{self.python} lacks {', '.join(needed)}, which the "
                     f"Python scripts need: run the checker with the venv's "
@@ -1109,6 +1140,7 @@ class Checker:
         deadline = started + (timeout or runner.timing["start"])
 
         def done(lines: list[str]) -> bool:
+            """Tell whether COUNT of the lines match."""
             return sum(map(matching, lines)) >= count
 
         while time.monotonic() < deadline:
@@ -1169,7 +1201,7 @@ class Checker:
                 server = RedisServer(binary, free_port(),
                                      self.folder / "dump.rdb")
             except Unavailable as error:
-                tried.append(f"{binary}: {error}")
+                tried.append(str(error))
                 continue
             try:
                 value = Client(server.port).call("GET", "Holberton")
@@ -1602,6 +1634,7 @@ class Checker:
                    for i, n, p, q in PRODUCTS]
 
         def detail(index: int, current: int) -> str:
+            """Return a product's detail body with CURRENT left."""
             return compact({**listing[index], "currentQuantity": current})
 
         not_found = compact({"status": "Product not found"})
@@ -1663,6 +1696,7 @@ class Checker:
         runner.store.reset()
 
         def seats(left: int) -> str:
+            """Return the /available_seats body for LEFT seats."""
             return compact({"numberOfAvailableSeats": str(left)})
 
         in_process = compact({"status": "Reservation in process"})
@@ -1671,6 +1705,7 @@ class Checker:
             rows: list[tuple[str, str, str]] = []
 
             def get(path: str, expected: str) -> None:
+                """Request PATH; keep what was expected and answered."""
                 rows.append((path, expected, http_get(port, path)[2]))
 
             get("/available_seats", seats(SEATS))
@@ -1833,8 +1868,10 @@ def main(argv: list[str] | None = None) -> int:
 
     checker = Checker(folder, options, say)
     python = checker.runners["python"]
-    if any(checker.language(task)[0] == "python" for task in tasks):
-        problem = python.packages_problem()
+    python_tasks = [task for task in tasks
+                    if checker.language(task)[0] == "python"]
+    if python_tasks:
+        problem = python.packages_problem(11 in python_tasks)
         if problem:
             print(f"check: {problem}", file=sys.stderr)
             return 1
