@@ -31,11 +31,13 @@ import time
 import redis
 from rq import Queue, Worker
 from rq.exceptions import NoSuchJobError
+from rq.executions import Execution
 from rq.job import Job, JobStatus
 from rq.job_lifecycle import record_job_failure
 from rq.serializers import JSONSerializer
 
 from queuing import kue
+from queuing.options import FAILED_KEPT
 
 ABANDONED = "Abandoned: its worker stopped twice while it ran"
 # How many times a job whose worker died runs again before it fails.
@@ -54,6 +56,23 @@ if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 1 then
 end
 return 0
 """
+
+
+def fail_unreadable(queue: Queue, job_id: str, reason: object) -> None:
+    """Fail job JOB_ID of QUEUE, whose hash cannot be read, with an event.
+
+    Its id goes from the intermediate list to RQ's failed registry.
+    """
+    message = f"Job data could not be read: {reason}"
+    with queue.connection.pipeline() as pipeline:
+        pipeline.lrem(queue.intermediate_queue_key, 1, job_id)
+        pipeline.zadd(queue.failed_job_registry.key,
+                      {job_id: time.time() + FAILED_KEPT})
+        pipeline.hset(Job.key_for(job_id), "status", JobStatus.FAILED.value)
+        pipeline.expire(Job.key_for(job_id), FAILED_KEPT)
+        kue.record_event(pipeline, queue.name, job_id, "failed", message)
+        # A key that holds no hash refuses the HSET; the rest is written.
+        pipeline.execute(raise_on_error=False)
 
 
 def process_exists(pid: int) -> bool:
@@ -126,15 +145,14 @@ class Recovery:
         running = set()
         for job_id, execution_id in registry.get_job_and_execution_ids(
                 cleanup=False):
-            execution_key = f"rq:execution:{job_id}:{execution_id}"
-            worker_name = self.connection.hget(execution_key, "worker_name")
+            execution = Execution(execution_id, job_id, self.connection)
+            worker_name = self.connection.hget(execution.key, "worker_name")
             if worker_name and worker_name.decode() in alive:
                 running.add(job_id)
                 continue
             # Whoever removes the entry ends the job: exactly one process.
-            if self.connection.zrem(registry.key,
-                                    f"{job_id}:{execution_id}"):
-                self.rerun_or_fail(job_id, execution_key)
+            if self.connection.zrem(registry.key, execution.composite_key):
+                self.rerun_or_fail(job_id, execution.key)
         return running
 
     def rerun_or_fail(self, job_id: str, execution_key: str) -> None:
@@ -161,6 +179,17 @@ class Recovery:
         if reruns >= RERUNS:
             kue.emit(job, "failed", ABANDONED)
 
+    def readable(self, job_id: str) -> bool:
+        """Tell whether job JOB_ID's hash reads back as a job."""
+        try:
+            Job.fetch(job_id, connection=self.connection,
+                      serializer=JSONSerializer)
+        except redis.RedisError:
+            raise
+        except Exception:
+            return False
+        return True
+
     def requeue_lost(self, started: set[str]) -> None:
         """Put back jobs taken but never started, after GRACE seconds.
 
@@ -179,6 +208,8 @@ class Recovery:
                 continue
             if not self.connection.exists(Job.key_for(job_id)):
                 self.connection.lrem(intermediate, 1, job_id)
+            elif not self.readable(job_id):
+                fail_unreadable(self.queue, job_id, "it has no data")
             else:
                 self.requeue(keys=[intermediate, self.queue.key],
                              args=[job_id])

@@ -8,6 +8,7 @@ from rq import Queue, Worker
 
 from helpers import Script, wait_until
 from queuing import kue
+from queuing.events import events_key
 
 processor = importlib.import_module("7-job_processor")
 
@@ -24,7 +25,7 @@ def job(connection):
 def events(connection, job) -> list:
     """Return the events recorded so far for JOB."""
     return [(event.event, event.value) for _, fields in connection.xrange(
-        kue.events_key(QUEUE)) for event in [kue.JobEvent(
+        events_key(QUEUE)) for event in [kue.JobEvent(
             *(fields[name].decode() for name in (b"job", b"event",
                                                  b"value")))]
         if event.job_id == job.id]

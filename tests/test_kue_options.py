@@ -13,13 +13,15 @@ import time
 
 import pytest
 import redis
-from rq import SimpleWorker
+from rq import Queue
 from rq.defaults import DEFAULT_RESULT_TTL
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
 from helpers import NotListening, Script, wait_until
-from queuing import kue, scheduling, workers
+from queuing import kue, options, scheduling, workers
+from queuing.events import events_key
+from queuing.worker import KueWorker
 from tools import kue_options
 
 QUEUE = kue_options.QUEUE_NAME
@@ -27,7 +29,7 @@ RUN_JOB = "tools.kue_options.run_job"
 UNAVAILABLE = "Service unavailable"
 
 
-class BurstWorker(NotListening, workers.KueRules, SimpleWorker):
+class BurstWorker(NotListening, KueWorker):
     """The processors' rules on a worker that runs in the test's thread."""
 
     job_functions = frozenset({RUN_JOB})
@@ -59,7 +61,7 @@ def timeline(connection) -> list[tuple[int, str, str, str]]:
     """Return every event of the queue: (ms, job id, event, value)."""
     return [(int(entry_id.split(b"-")[0]), fields[b"job"].decode(),
              fields[b"event"].decode(), fields[b"value"].decode())
-            for entry_id, fields in connection.xrange(kue.events_key(QUEUE))]
+            for entry_id, fields in connection.xrange(events_key(QUEUE))]
 
 
 def events(connection, job_id: str) -> list[tuple[str, str]]:
@@ -74,9 +76,26 @@ def times(connection, job_id: str, event: str) -> list[int]:
             if job == job_id and name == event]
 
 
+def promote(queue) -> list[str]:
+    """Run RQ's scheduler on QUEUE once; return the ids it queued."""
+    registry = queue.scheduled_job_registry
+    before = registry.get_job_ids()
+    promotion = scheduling.Promotion(queue)
+    promotion.run_if_due()
+    promotion.close()
+    return [job_id for job_id in before if job_id not in set(
+        registry.get_job_ids())]
+
+
+def due(queue, job_id: str) -> float:
+    """Return when JOB_ID is due, in ms, as its scheduled registry says."""
+    return queue.connection.zscore(queue.scheduled_job_registry.key,
+                                   job_id) * 1000
+
+
 def promote_when_due(queue, job_id: str, timeout: float = 10) -> float:
     """Promote QUEUE until JOB_ID goes into it; return when, in s."""
-    wait_until(lambda: job_id in scheduling.promote(queue), timeout=timeout,
+    wait_until(lambda: job_id in promote(queue), timeout=timeout,
                message=f"job {job_id} to be promoted")
     return time.time()
 
@@ -108,12 +127,12 @@ def test_default_options_make_the_job_of_before(queue):
     job = create(queue, "plain")
     job = Job.fetch(job.id, connection=queue.connection,
                     serializer=JSONSerializer)
-    # No timeout nor result_ttl stored: workers apply RQ's defaults.
+    # RQ's default timeout and result ttl; a failure is kept a day.
     assert (job.meta, job.retries_left, job.retry_intervals, job.timeout,
             job.result_ttl, job.failure_ttl, job.get_status()) == (
-        {}, None, None, None, None, kue.FAILED_KEPT, "queued")
-    assert job.get_result_ttl(DEFAULT_RESULT_TTL) == kue.FINISHED_KEPT
-    assert not queue.connection.hexists(job.key, scheduling.DUE_FIELD)
+        {}, None, None, Queue.DEFAULT_TIMEOUT, None, options.FAILED_KEPT,
+        "queued")
+    assert job.get_result_ttl(DEFAULT_RESULT_TTL) == options.FINISHED_KEPT
 
 
 def test_an_ended_jobs_priority_is_forgotten(queue):
@@ -214,44 +233,31 @@ def test_each_retry_waits_its_backoff(connection, queue, kind, waits):
     starts = times(connection, job.id, "progress")
     failures = times(connection, job.id, "failed attempt")
     gaps = [start - failure for failure, start in zip(failures, starts[1:])]
-    # Promoted as soon as due: the gap is the backoff, give or take the
-    # time a burst worker takes to start.
-    assert all(wait <= gap < wait + 250 for gap, wait in zip(gaps, waits)), (
+    # Never early; late by up to a second, as RQ's scheduler takes the jobs
+    # due by the current whole second (Kue's promoter looked every second),
+    # give or take the time a burst worker takes to start.
+    assert all(wait <= gap < wait + 1250 for gap, wait in zip(gaps, waits)), (
         f"gaps {gaps} ms, backoffs {waits} ms")
 
 
 def test_a_retry_is_due_its_backoff_after_its_failed_attempt_event(
-        connection, queue, monkeypatch):
+        connection, queue):
     job = create(queue, "counted", attempts=2, fail=1,
                  backoff={"type": "fixed", "delay": 300})
-    recorded = []
-    retry_in = scheduling.retry_in
-
-    def note_events(job: Job, seconds: float) -> None:
-        """Note the job's events when its due time is counted, then count."""
-        recorded.append(events(connection, job.id))
-        retry_in(job, seconds)
-
-    monkeypatch.setattr(scheduling, "retry_in", note_events)
     burst(queue)
-    # The failed attempt is not an end: its event is written at once, so
-    # that the retry's due time is counted from it.
-    assert recorded == [[("progress", "0"),
-                         ("failed attempt", f"1: {UNAVAILABLE}")]]
+    assert events(connection, job.id) == [
+        ("progress", "0"), ("failed attempt", f"1: {UNAVAILABLE}")]
     [failed] = times(connection, job.id, "failed attempt")
-    due = float(connection.hget(job.key, scheduling.DUE_FIELD))
-    assert due - failed >= 300
+    assert 300 <= due(queue, job.id) - failed < 400
 
 
 def test_a_retry_is_not_promoted_before_its_backoff(queue):
     job = create(queue, "patient", attempts=2, fail=1,
                  backoff={"type": "fixed", "delay": 60_000})
     burst(queue)
-    # RQ's registry scores the retry to the second; the due time decides.
-    assert scheduling.promote(queue) == []
+    assert promote(queue) == []
     assert job.get_status(refresh=True) == "scheduled"
-    due = float(queue.connection.hget(job.key, scheduling.DUE_FIELD))
-    assert 59_000 < due - time.time() * 1000 <= 60_000
+    assert 59_000 < due(queue, job.id) - time.time() * 1000 <= 60_000
 
 
 def test_backoff_true_is_a_fixed_backoff_of_the_jobs_delay(queue):
@@ -273,7 +279,7 @@ def test_a_delayed_job_waits_until_its_delay_has_passed(connection, queue):
     assert (job.get_status(), queue.count) == ("scheduled", 0)
     registry = queue.scheduled_job_registry
     assert registry.get_job_ids() == [job.id]
-    assert scheduling.promote(queue) == []
+    assert promote(queue) == []
     promoted = promote_when_due(queue, job.id)
     assert promoted - created >= 0.4
     assert (job.get_status(refresh=True), queue.get_job_ids()) == (
@@ -284,11 +290,12 @@ def test_a_delayed_job_waits_until_its_delay_has_passed(connection, queue):
     assert job.get_status(refresh=True) == "finished"
 
 
-def test_a_delayed_job_takes_its_prioritys_place(queue):
+def test_a_delayed_job_goes_to_the_back_whatever_its_priority(queue):
     waiting = [create(queue, f"normal {number}") for number in range(2)]
     urgent = create(queue, "urgent", delay=50, priority="critical")
     promote_when_due(queue, urgent.id)
-    assert queue.get_job_ids() == [urgent.id] + [job.id for job in waiting]
+    # RQ's scheduler queues the jobs it moves at the back (see the README).
+    assert queue.get_job_ids() == [job.id for job in waiting] + [urgent.id]
 
 
 def test_a_background_worker_runs_delayed_jobs(connection, queue):
@@ -348,7 +355,8 @@ def test_a_job_removed_on_complete_leaves_nothing_in_redis(
                      priority="high", attempts=2, fail=1)
     burst(queue)
     assert kue_options.traces(connection, kept.id) == [
-        f"rq:finished:{QUEUE}", f"rq:job:{kept.id}"]
+        f"rq:finished:{QUEUE}", f"rq:job:{kept.id}",
+        f"rq:results:{kept.id}"]
     assert kue_options.traces(connection, removed.id) == []
     # Its events stay in the queue's stream, for its creator to read.
     assert list(kue.job_events(connection, QUEUE, [removed.id]))[-1] == (
@@ -359,7 +367,7 @@ def test_a_job_removed_on_complete_is_kept_when_it_fails(connection, queue):
     job = create(queue, "failing", remove_on_complete=True, fail=1)
     burst(queue)
     assert kue_options.traces(connection, job.id) == [
-        f"rq:failed:{QUEUE}", f"rq:job:{job.id}"]
+        f"rq:failed:{QUEUE}", f"rq:job:{job.id}", f"rq:results:{job.id}"]
 
 
 def test_events_written_just_before_a_job_vanished_are_read(
@@ -465,8 +473,9 @@ def test_the_processor_starts_a_delayed_job_on_time(processor):
     assert events(connection, later.id) == [
         ("progress", "0"), ("complete", "")]
     started, = times(connection, later.id, "progress")
-    # Promoted by the pool, every quarter second.
-    assert 500 <= started - math.floor(created * 1000) < 1500
+    # RQ's pool checks once a second, and RQ's scheduler takes the jobs due
+    # by the whole second: up to two seconds late, never early.
+    assert 500 <= started - math.floor(created * 1000) < 2500
     assert stop(script) == (0, "Ran now (try 1)\nRan later (try 1)\n", "")
 
 
@@ -483,7 +492,7 @@ def test_the_processor_tries_again_after_each_backoff(processor):
     starts = times(connection, job.id, "progress")
     failures = times(connection, job.id, "failed attempt")
     gaps = [start - failure for failure, start in zip(failures, starts[1:])]
-    assert 250 <= gaps[0] < 1250 and 500 <= gaps[1] < 1500, gaps
+    assert 250 <= gaps[0] < 2250 and 500 <= gaps[1] < 2500, gaps
     assert stop(script) == (0, "Ran flaky (try 3)\n", "")
 
 

@@ -3,12 +3,12 @@ import threading
 
 import pytest
 import redis
-from rq.exceptions import NoSuchJobError
 from rq.job import Job
-from rq.utils import get_call_string
+from rq.results import Result
 
 from helpers import wait_until, work_burst
-from queuing import kue
+from queuing import events, kue, options
+from queuing.events import events_key
 
 QUEUE = "push_notification_code"
 FUNCTION = "6-job_processor.process_notification"
@@ -56,90 +56,32 @@ def test_created_jobs_carry_the_kue_callbacks(queue):
         "queuing.kue.on_stopped")
 
 
-# What a job's hash leaves out: RQ reads each back as its default.
-DEFAULTS = {"group_id": None, "success_callback_timeout": 60,
-            "failure_callback_timeout": 60, "stopped_callback_timeout": 60}
-
-
-def test_a_job_keeps_no_field_that_says_rqs_default(connection, queue):
+def test_a_job_is_plain_rq_with_kues_callbacks_and_a_days_failure_ttl(
+        connection, queue):
     job = kue.create_job(queue, FUNCTION, DATA)
-    fields = {name.decode() for name in connection.hgetall(job.key)}
-    assert "status" in fields and not fields & set(DEFAULTS)
     again = Job.fetch(job.id, connection=connection,
                       serializer=queue.serializer)
-    assert {name: getattr(again, name) for name in DEFAULTS} == DEFAULTS
-    # A missing timeout is RQ's default: the worker applies it.
-    assert again.timeout is None and queue.DEFAULT_TIMEOUT == 180
+    assert type(again) is Job
+    assert (again.func_name, again.args, again.failure_ttl) == (
+        FUNCTION, [DATA], options.FAILED_KEPT)
+    assert again.description.startswith(
+        f"{FUNCTION}({{'phoneNumber': '4153518780'")
 
 
-def test_a_job_keeps_no_copy_of_its_call_and_tells_it_from_its_data(
-        connection, queue):
-    job = kue.create_job(queue, FUNCTION, DATA)
-    # What RQ would have stored: the call, each argument cut at 75.
-    call = get_call_string(FUNCTION, [DATA], {}, max_length=75)
-    assert call.startswith(f"{FUNCTION}({{'phoneNumber': '4153518780'")
-    assert not connection.hexists(job.key, "description")
-    assert kue.KueJob.fetch(job.id, connection=connection,
-                            serializer=queue.serializer).description == call
-    # A description of its own is kept.
-    job.description = "Send the code"
-    job.save()
-    assert connection.hget(job.key, "description") == b"Send the code"
-    # A job whose data cannot be read has none, and is saved still.
-    other = kue.create_job(queue, FUNCTION, DATA)
-    connection.hset(other.key, "data", b"not zlib")
-    broken = kue.KueJob.fetch(other.id, connection=connection,
-                              serializer=queue.serializer)
-    assert broken.description is None
-    broken.save()
-    assert not connection.hexists(other.key, "description")
-
-
-def test_a_hash_read_ahead_serves_only_the_next_read_of_its_job_there(
-        connection, queue):
-    job = kue.create_job(queue, FUNCTION, DATA)
-    other = kue.create_job(queue, FUNCTION, DATA)
-    ahead = [item for pair in connection.hgetall(job.key).items()
-             for item in pair]
-    connection.hset(job.key, "status", "started")
-
-    def status(job_id: str) -> str:
-        """Read job JOB_ID as a worker does, and return its status."""
-        return kue.KueJob.fetch(job_id, connection=connection,
-                                serializer=queue.serializer).get_status(
-                                    refresh=False)
-
-    kue.KueJob.read_ahead(job.id, ahead)
-    assert status(job.id) == "queued"  # read ahead, with its id
-    assert status(job.id) == "started"  # from Redis: used once
-    kue.KueJob.read_ahead(job.id, ahead)
-    assert status(other.id) == "queued"  # another job's read drops it
-    assert status(job.id) == "started"
-    kue.KueJob.read_ahead(job.id, ahead)
-    elsewhere = []
-    thread = threading.Thread(target=lambda: elsewhere.append(status(job.id)))
-    thread.start()
-    thread.join(timeout=10)
-    assert elsewhere == ["started"]  # another thread reads Redis
-    assert status(job.id) == "queued"
-    kue.KueJob.read_ahead(job.id, [])
-    with pytest.raises(NoSuchJobError):
-        status(job.id)
-
-
-def test_a_job_keeps_no_empty_field_and_an_emptied_one_goes(
-        connection, queue):
-    job = kue.create_job(queue, FUNCTION, DATA)
-    assert b"" not in connection.hgetall(job.key).values()
-    assert not connection.hexists(job.key, "worker_name")
-    job.worker_name = "w1"
-    job.save()
-    assert connection.hget(job.key, "worker_name") == b"w1"
-    job.worker_name = None  # as RQ empties it
-    job.save()
-    assert not connection.hexists(job.key, "worker_name")
-    assert Job.fetch(job.id, connection=connection,
-                     serializer=queue.serializer).worker_name is None
+def test_a_failure_is_an_rq_result_that_requeue_adds_to(connection, queue):
+    job = kue.create_job(queue, "tools.kue_options.run_job",
+                         {"name": "failing", "fail": 5})
+    work_burst(queue)
+    job = Job.fetch(job.id, connection=connection,
+                    serializer=queue.serializer)
+    latest = job.latest_result()
+    assert (latest.type, latest.exc_string.splitlines()[-1]) == (
+        Result.Type.FAILED, "RuntimeError: Service unavailable")
+    # What rq requeue does: the job runs again and fails again.
+    assert queue.failed_job_registry.requeue(job.id)
+    work_burst(queue)
+    assert [result.type for result in job.results()] == [
+        Result.Type.FAILED, Result.Type.FAILED]
 
 
 def test_events_of_a_job_that_ended_before_anyone_looked_are_all_read(
@@ -232,7 +174,7 @@ def test_a_job_watcher_reports_only_the_jobs_it_created(connection, queue):
 
 
 @pytest.mark.parametrize("data, kept", [
-    (DATA, kue.FINISHED_KEPT), ({}, kue.FAILED_KEPT)],
+    (DATA, options.FINISHED_KEPT), ({}, options.FAILED_KEPT)],
     ids=["finished", "failed"])
 def test_every_key_of_an_ended_job_expires(connection, queue, data, kept):
     job = kue.create_job(queue, FUNCTION, data)
@@ -246,9 +188,9 @@ def test_every_key_of_an_ended_job_expires(connection, queue, data, kept):
 
 
 def test_the_events_stream_is_capped(connection, queue, monkeypatch):
-    monkeypatch.setattr(kue, "EVENTS_KEPT", 5)
+    monkeypatch.setattr(events, "EVENTS_KEPT", 5)
     job = kue.create_job(queue, FUNCTION, DATA)
     for step in range(300):
         kue.report_progress(job, step, 300)
     # XADD MAXLEN ~ trims whole nodes: the length stays near the cap.
-    assert connection.xlen(kue.events_key(QUEUE)) <= 200
+    assert connection.xlen(events_key(QUEUE)) <= 200

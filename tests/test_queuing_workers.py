@@ -10,13 +10,15 @@ import zlib
 import pytest
 
 import redis
-from rq import SimpleWorker
 from rq.exceptions import StopRequested
 from rq.job import Job
+from rq.results import Result
 from rq.serializers import JSONSerializer
 
 from helpers import NotListening, Script, wait_until
-from queuing import kue, recovery, workers
+from queuing import kue, options, recovery, workers
+from queuing.events import events_key
+from queuing.worker import KueWorker
 
 
 # A processor of one queue and one job function, as a script runs it.
@@ -136,7 +138,7 @@ def test_a_background_worker_runs_jobs_until_closed(connection):
     assert not first.is_alive()
 
 
-class BurstWorker(NotListening, workers.KueRules, SimpleWorker):
+class BurstWorker(NotListening, KueWorker):
     """The processors' rules on a worker that runs in the test's thread."""
 
     job_functions = frozenset({"6-job_processor.process_notification"})
@@ -154,7 +156,7 @@ def burst(connection, queue_name: str = "push_notification_code") -> None:
                 serializer=JSONSerializer).work(burst=True)
 
 
-class ListeningWorker(workers.KueRules, SimpleWorker):
+class ListeningWorker(KueWorker):
     """The processors' rules, with their listening thread (RQ's pubsub)."""
 
 
@@ -203,21 +205,6 @@ def test_a_worker_s_listening_thread_wakes_every_wait_slice(connection):
         assert not worker.pubsub_thread.is_alive()
     finally:
         worker.unsubscribe()
-
-
-def test_the_pool_rests_between_two_checks_only_until_it_is_stopped(
-        connection):
-    # RQ's pool slept a second between two checks of its workers, through
-    # a Ctrl-C: here the pool ends within a tick of its workers.
-    pool = workers.KuePool(["push_notification_code"], connection=connection,
-                           num_workers=1, logging_level="ERROR")
-    stop = threading.Timer(0.05, setattr,
-                           (pool, "status", pool.Status.STOPPED))
-    stop.start()
-    began = time.monotonic()
-    pool.rest(60)
-    assert time.monotonic() - began < 30
-    stop.join()
 
 
 def ends(connection, job_ids: list[str]) -> list[tuple[str, str, str]]:
@@ -287,20 +274,29 @@ def tamper(connection, key: bytes) -> None:
     tamper,
 ], ids=["status", "created_at", "timeout", "data", "no data", "string"])
 def test_a_tampered_job_fails_with_an_event_and_the_worker_goes_on(
-        connection, capsys, damage):
+        backend, connection, capsys, monkeypatch, request, damage):
+    if backend.name == "fakeredis" and "no data" in request.node.name:
+        pytest.skip("fakeredis: RQ pops ids (no LMOVE), then drops a hash "
+                    "without data; on Redis 6.2+ recovery fails it")
     queue = kue.queue_for("push_notification_code", connection)
     broken = kue.create_job(queue, FUNCTION, DATA)
     damage(connection, broken.key)
     good = kue.create_job(queue, FUNCTION, DATA)
     burst(connection)
-    (job_id, event, message), *rest = ends(connection, [broken.id, good.id])
+    # A hash without data RQ skips, leaving its id taken: recovery fails it
+    # once it has been there for its grace time.
+    monkeypatch.setattr(recovery, "GRACE", 0)
+    recovery.Recovery(queue).run()
+    (job_id, event, message), *rest = sorted(
+        ends(connection, [broken.id, good.id]))
     assert (job_id, event) == (broken.id, "failed")
     assert message.startswith("Job data could not be read: ")
     assert rest == [(good.id, "complete", "")]
     assert capsys.readouterr().out == SENT
     assert leftovers(connection) == {"queued": 0, "intermediate": 0,
                                      "started": 0}
-    assert 0 < connection.ttl(broken.key) <= workers.UNREADABLE_KEPT
+    assert broken.id in queue.failed_job_registry.get_job_ids()
+    assert 0 < connection.ttl(broken.key) <= options.FAILED_KEPT
 
 
 def test_the_processor_script_refuses_os_system(real_redis, tmp_path):
@@ -340,7 +336,7 @@ def test_a_job_running_at_sigterm_finishes_before_the_processor_exits(
         kue.JobEvent(job.id, "complete", "")]
 
 
-def test_a_job_that_returned_nothing_keeps_no_result_stream(
+def test_a_finished_job_keeps_its_rq_result_for_rqs_result_ttl(
         connection, capsys):
     queue = kue.queue_for("push_notification_code", connection)
     job = kue.create_job(queue, FUNCTION, DATA)
@@ -348,33 +344,21 @@ def test_a_job_that_returned_nothing_keeps_no_result_stream(
     assert capsys.readouterr().out == SENT
     assert job.get_status(refresh=True) == "finished"
     assert job.id in queue.finished_job_registry.get_job_ids()
-    assert not connection.exists(f"rq:results:{job.id}")
-    assert 0 < connection.ttl(job.key) <= kue.FINISHED_KEPT
-    # Nor did the worker write back the fields that say RQ's defaults,
-    # the empty ones, the heartbeat or the spent callbacks of a job that
-    # finished.
-    fields = connection.hgetall(job.key)
-    assert not {b"group_id", b"success_callback_timeout", b"timeout",
-                b"last_heartbeat", b"success_callback_name",
-                b"failure_callback_name", b"stopped_callback_name",
-                b"failure_ttl"} & set(fields), fields
-    assert b"" not in fields.values() and fields[b"ended_at"], fields
+    assert job.latest_result().type == Result.Type.SUCCESSFUL
+    assert 0 < connection.ttl(job.key) <= options.FINISHED_KEPT
+    assert 0 < connection.ttl(f"rq:results:{job.id}") <= options.FINISHED_KEPT
 
 
-def test_a_failed_job_keeps_its_error_in_its_hash(connection):
+def test_a_failed_job_keeps_its_error_in_rqs_result(connection):
     queue = kue.queue_for("push_notification_code", connection)
     job = kue.create_job(queue, FUNCTION, {"phoneNumber": "4153518743"})
     burst(connection)
     assert job.get_status(refresh=True) == "failed"
     assert job.id in queue.failed_job_registry.get_job_ids()
-    # The traceback, compressed in RQ's exc_info field, which RQ reads.
-    error = zlib.decompress(connection.hget(job.key, "exc_info")).decode()
+    error = job.latest_result().exc_string
     assert error.startswith("Traceback") and "KeyError" in error, error
-    with pytest.warns(DeprecationWarning):
-        assert Job.fetch(job.id, connection=connection,
-                         serializer=JSONSerializer).exc_info == error
-    assert not connection.exists(f"rq:results:{job.id}")
-    assert 0 < connection.ttl(job.key) <= kue.FAILED_KEPT
+    assert 0 < connection.ttl(job.key) <= options.FAILED_KEPT
+    assert 0 < connection.ttl(f"rq:results:{job.id}") <= options.FAILED_KEPT
 
 
 def lose_first_transaction(monkeypatch, key_prefix: str) -> list:
@@ -441,95 +425,11 @@ def test_a_failure_that_redis_lost_ends_the_worker_and_the_job_reruns(
     assert job.get_meta(refresh=True)[recovery.RERUNS_META] == 1
 
 
-def test_a_job_s_end_event_is_saved_with_its_end_or_not_at_all(
-        connection, monkeypatch, capsys):
-    queue = kue.queue_for("push_notification_code", connection)
-    job = kue.create_job(queue, FUNCTION, DATA)
-    lost = lose_first_transaction(monkeypatch, "rq:finished:")
-    burst(connection)
-    assert lost, "the transaction that finishes the job was never sent"
-    assert capsys.readouterr().out == SENT
-    # The complete event was lost with the finish; RQ then failed the job,
-    # and its one end event says so, as its status does.
-    assert ends(connection, [job.id]) == [
-        (job.id, "failed", "Connection reset by peer")]
-    assert job.get_status(refresh=True) == "failed"
-
-
-def test_a_worker_says_it_is_idle_when_it_waits_not_between_jobs(
-        connection, monkeypatch):
-    queue = kue.queue_for("reserve_seat", connection)
-    jobs = [kue.create_job(queue, "math.sqrt", number)
-            for number in (1, 4, 9)]
-    sent = note_commands(monkeypatch)
-    worker = workers.BackgroundWorker(queue, math.sqrt)
-    worker.start()
-    try:
-        wait_until(lambda: all(job.get_status(refresh=True) == "finished"
-                               for job in jobs),
-                   message="the three jobs to finish")
-        [key] = connection.smembers("rq:workers:reserve_seat")
-        wait_until(lambda: connection.hget(key, "state") == b"idle",
-                   message="the worker to say it is idle")
-        states = [args[3] for args in sent
-                  if args[0] == "HSET" and args[2:3] == ("state",)]
-    finally:
-        worker.close()
-    # Busy went with each job's start; idle once, when the queue was empty.
-    assert states == ["started", "idle"]
-
-
-def test_a_worker_takes_each_job_with_its_hash_in_one_round_trip(
-        real_redis, monkeypatch, capsys):
-    # On a real server only: with fakeredis, RQ pops job ids (no LMOVE).
-    with redis.Redis.from_url(real_redis) as connection:
-        queue = kue.queue_for("push_notification_code", connection)
-        jobs = [kue.create_job(queue, FUNCTION, DATA) for _ in range(3)]
-        sent = note_commands(monkeypatch)
-        burst(connection)
-        monkeypatch.undo()
-        assert [job.get_status(refresh=True) for job in jobs] == [
-            "finished"] * 3
-        take = connection.register_script(workers.TAKE_SCRIPT).sha
-    assert capsys.readouterr().out == SENT * 3
-    # Each job id came with its hash (TAKE_SCRIPT): no job was read again.
-    sent = [args[:2] for args in sent]
-    assert ("EVALSHA", take) in sent
-    assert not [command for command, *_ in sent if command == "LMOVE"]
-    assert not [job.key for job in jobs if ("HGETALL", job.key) in sent]
-
-
-def test_a_hash_read_ahead_dies_with_the_take_that_read_it(
-        real_redis, monkeypatch):
-    # On a real server only (see above). A take whose job was never read
-    # (Redis lost in between) left its hash behind, in the thread: a later
-    # read of that id (recovering the job, say) got it instead of Redis's.
-    # In the suite, a fakeredis test's job 1 once got another test's.
-    with redis.Redis.from_url(real_redis) as connection:
-        queue = kue.queue_for("push_notification_code", connection)
-        job = kue.create_job(queue, FUNCTION, DATA)
-
-        def lost(*args, **kwargs):
-            raise redis.ConnectionError("lost")
-
-        monkeypatch.setattr(workers.KueQueue, "_fetch_dequeued_job",
-                            classmethod(lost))
-        worker = BurstWorker([queue], connection=connection,
-                             serializer=JSONSerializer)
-        # RQ logs the lost Redis and takes again: nothing is left.
-        assert worker.dequeue_job_and_maintain_ttl(None) is None
-        monkeypatch.undo()
-        connection.hset(job.key, "status", "started")  # Redis moved on
-        assert kue.KueJob.fetch(job.id, connection=connection,
-                                serializer=JSONSerializer).get_status(
-                                    refresh=False) == "started"
-
-
-def test_a_failed_job_requeued_and_finished_keeps_no_error(connection):
+def test_a_failed_job_requeued_and_finished_keeps_both_results(connection):
     queue = kue.queue_for("push_notification_code", connection)
     job = kue.create_job(queue, FUNCTION, {"phoneNumber": "4153518743"})
     burst(connection)
-    assert connection.hexists(job.key, "exc_info")
+    assert job.latest_result().type == Result.Type.FAILED
     job.refresh()
     assert job.func_name == FUNCTION  # read, so that its data can change
     job.args = [DATA]  # mended, as a learner would before requeueing
@@ -537,14 +437,15 @@ def test_a_failed_job_requeued_and_finished_keeps_no_error(connection):
     queue.failed_job_registry.requeue(job.id)
     burst(connection)
     assert job.get_status(refresh=True) == "finished"
-    assert not connection.hexists(job.key, "exc_info")
+    assert [result.type for result in job.results()] == [
+        Result.Type.SUCCESSFUL, Result.Type.FAILED]
 
 
 def test_a_job_that_returned_a_value_keeps_it(connection):
     queue = kue.queue_for("sums", connection)
     job = kue.create_job(queue, "math.fsum", [1.5, 2.5])
 
-    class Summer(NotListening, workers.KueRules, SimpleWorker):
+    class Summer(NotListening, KueWorker):
         """The processors' rules, running math.fsum."""
 
         job_functions = frozenset({"math.fsum"})
@@ -563,11 +464,11 @@ def test_a_stop_signal_while_a_job_is_read_stops_the_worker_only(
         """Raise what RQ's SIGINT handler raises, as it lands mid-read."""
         raise StopRequested()
 
-    monkeypatch.setattr(kue.KueJob, "refresh", stop_requested)
+    monkeypatch.setattr(Job, "refresh", stop_requested)
     burst(connection)  # returns: the worker stopped
     monkeypatch.undo()
     assert job.get_status(refresh=True) == "queued"
-    assert connection.xlen(kue.events_key(queue.name)) == 0
+    assert connection.xlen(events_key(queue.name)) == 0
     assert job.id not in queue.failed_job_registry.get_job_ids()
     if backend.name == "redis-server":  # fakeredis: RQ pops, no BLMOVE
         # Taken, not started: recovery puts it back (test_queuing_recovery).

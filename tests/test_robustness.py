@@ -134,7 +134,7 @@ def test_a_processor_reports_a_lost_redis_on_one_line_and_recovers(
 @pytest.mark.parametrize("name, ready", [
     ("5-subscriber.py",
      lambda client: client.pubsub_numsub("holberton school channel")[0][1]),
-    # The creator first waits out kue.RECONNECT_WINDOW (10 s).
+    # The creator first waits out queuing.events.RECONNECT_WINDOW (10 s).
     pytest.param(
         "6-job_creator.py",
         lambda client: client.llen("rq:queue:push_notification_code"),
