@@ -8,12 +8,20 @@ Chromium the test is skipped, and says why; REQUIRE_BROWSER=1 makes that a
 failure, for a CI that installs them.
 """
 import os
+import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+import redis
+from rq.job import Job
+from rq.results import Result
+from rq.serializers import JSONSerializer
 
-from helpers import Script, free_port, run_script, wait_for_http
+from helpers import (Script, free_port, run_script, wait_for_http,
+                     wait_until)
+from queuing import kue
 
 CHROMIUM = "/usr/bin/chromium"
 # As root on a closed network: no sandbox, nothing fetched in the
@@ -81,7 +89,7 @@ def dashboard(task_8_run):
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for_http(url + "/", server)
-        yield url
+        yield SimpleNamespace(url=url, redis_url=task_8_run)
     finally:
         server.kill()
 
@@ -99,7 +107,7 @@ def table(page, selector: str = "table") -> list[dict[str, str]]:
 
 def test_the_dashboard_shows_task_8s_finished_and_failed_jobs(
         page, dashboard):
-    page.goto(dashboard + "/0/view/queues")
+    page.goto(dashboard.url + "/0/view/queues")
     page.wait_for_selector(f"td:has-text('{QUEUE}')")
     rows = {row["Queue"]: row for row in table(page)}
     assert list(rows) == [QUEUE]
@@ -107,12 +115,50 @@ def test_the_dashboard_shows_task_8s_finished_and_failed_jobs(
         "Queued jobs", "Started jobs", "Finished jobs", "Failed jobs")} == {
         "Queued jobs": "0", "Started jobs": "0", "Finished jobs": "9",
         "Failed jobs": "2"}
-    page.goto(f"{dashboard}/0/view/jobs/{QUEUE}/failed/8/asc/1")
+    page.goto(f"{dashboard.url}/0/view/jobs/{QUEUE}/failed/8/asc/1")
     page.wait_for_selector("td:has-text('4153518781')")
     text = page.inner_text("table")
     # The JSON jobs are read (-j) and their calls made from their data
     # (--show-full-args): both numbers show.
     assert "4153518780" in text and "4153518781" in text, text
+
+
+def test_the_dashboard_shows_why_each_failed_job_failed(page, dashboard):
+    connection = redis.Redis.from_url(dashboard.redis_url)
+    failed = kue.queue_for(QUEUE, connection).failed_job_registry
+    for job_id in failed.get_job_ids():
+        page.goto(f"{dashboard.url}/0/view/job/{job_id}")
+        page.wait_for_selector("text=is blacklisted")
+        assert "ValueError: Phone number 415351878" in page.inner_text(
+            "body")
+
+
+def test_rq_requeue_runs_task_8s_failures_again_each_with_two_records(
+        task_8_run):
+    connection = redis.Redis.from_url(task_8_run)
+    failed = kue.queue_for(QUEUE, connection).failed_job_registry
+    job_ids = sorted(failed.get_job_ids())
+    assert len(job_ids) == 2
+    command = [str(Path(sys.executable).parent / "rq"), "requeue", "--all",
+               "--queue", QUEUE, "-S", "json", "-u", task_8_run]
+    done = subprocess.run(command, capture_output=True, text=True,
+                          timeout=30)
+    assert (done.returncode, done.stdout.strip()) == (
+        0, "Requeueing 2 jobs from failed queue"), done
+
+    def failures(job_id: str) -> list[str]:
+        """Return the messages of JOB_ID's failure records, newest first."""
+        job = Job.fetch(job_id, connection=connection,
+                        serializer=JSONSerializer)
+        return [result.exc_string.splitlines()[-1]
+                for result in job.results()
+                if result.type == Result.Type.FAILED]
+
+    wait_until(lambda: all(len(failures(job_id)) == 2 for job_id in job_ids),
+               message="the requeued jobs to fail again")
+    assert sorted(failures(job_id)[0] for job_id in job_ids) == [
+        f"ValueError: Phone number {number} is blacklisted"
+        for number in ("4153518780", "4153518781")]
 
 
 def test_the_readme_points_at_the_screenshot():
