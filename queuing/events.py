@@ -1,11 +1,10 @@
 """Kue's job events on RQ: a Redis stream per queue.
 
-Kue let the process that created a job listen to it: ``job.on('progress' |
-'complete' | 'failed')``. RQ has no events, so workers append each job's
-events to the stream ``kue:events:QUEUE`` (``record_event``) and the
-creator reads it (``job_events``). A stream keeps its entries, so no event
-is missed, even for a job that ends before the creator looks, and each is
-read once, in the order it was written.
+Kue let a job's creator listen to it (``job.on('progress' | 'complete' |
+'failed')``). Here RQ's callbacks and the job function append each job's
+events to the stream ``kue:events:QUEUE``, and the creator reads it: a
+stream keeps its entries, so no event is missed, even for a job that
+ended before the creator looked, and each is read once, in order.
 """
 import sys
 import threading
@@ -14,17 +13,16 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import NamedTuple
 
 import redis
-from rq import Queue
-from rq.job import Job
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+from rq.serializers import JSONSerializer
 
 EVENTS_KEY = "kue:events:{queue_name}"
 # Old events are trimmed (approximately) beyond this many per queue.
 EVENTS_KEPT = 10_000
-# A creator waiting for events rides out a Redis restart this long, as
-# node-redis reconnects, before it gives up with one line.
+# Seconds a reader rides out a lost Redis before it gives up.
 RECONNECT_WINDOW = 10.0
-# A job watcher waits for events this many ms at a time, then checks that
-# it was not closed meanwhile: its server stops promptly.
+# Ms a job watcher waits for events before it looks whether it was closed.
 WATCHER_BLOCK = 250
 ENDS = ("complete", "failed")
 FAILED_ATTEMPT = "failed attempt"
@@ -33,18 +31,13 @@ FAILED_ATTEMPT = "failed attempt"
 def events_key(queue_name: str) -> str:
     """Return the key of QUEUE_NAME's event stream.
 
-    kue:events:QUEUE_NAME is a STREAM whose entries have the fields job
-    (the id), event and value.
+    kue:events:QUEUE_NAME is a STREAM of entries job (the id), event, value.
     """
     return EVENTS_KEY.format(queue_name=queue_name)
 
 
 class JobEvent(NamedTuple):
-    """One thing that happened to a job: progress, complete or failed.
-
-    Or a failed attempt, whose value is "ATTEMPT: MESSAGE"
-    (failed_attempt reads it).
-    """
+    """One thing that happened to a job (see ENDS and FAILED_ATTEMPT)."""
 
     job_id: str
     event: str
@@ -59,10 +52,7 @@ def failed_attempt(event: JobEvent) -> tuple[int, str]:
 
 def record_event(connection: redis.Redis, queue_name: str, job_id: str,
                  event: str, value: object = "") -> None:
-    """Append EVENT (with VALUE) of job JOB_ID to QUEUE_NAME's stream.
-
-    CONNECTION may be a pipeline. Use emit() when you have the job.
-    """
+    """Append EVENT (with VALUE) of job JOB_ID to QUEUE_NAME's stream."""
     connection.xadd(events_key(queue_name),
                     {"job": job_id, "event": event, "value": str(value)},
                     maxlen=EVENTS_KEPT, approximate=True)
@@ -70,19 +60,13 @@ def record_event(connection: redis.Redis, queue_name: str, job_id: str,
 
 def emit(job: Job, event: str, value: object = "",
          connection: redis.Redis | None = None) -> None:
-    """Append EVENT (with VALUE) for JOB to its queue's event stream.
-
-    CONNECTION (a pipeline, say) defaults to the job's.
-    """
+    """Append EVENT (with VALUE) for JOB to its queue's stream."""
     record_event(connection or job.connection, job.origin, job.id, event,
                  value)
 
 
 def report_progress(job: Job, completed: int, total: int) -> None:
-    """Record JOB's progress as an integer percentage, like Kue's progress.
-
-    The job's meta and the event go to Redis in one round trip.
-    """
+    """Record JOB's progress as an integer percentage, like Kue's progress."""
     percentage = min(100, completed * 100 // total)
     job.meta["progress"] = percentage
     with job.connection.pipeline(transaction=False) as pipeline:
@@ -92,21 +76,17 @@ def report_progress(job: Job, completed: int, total: int) -> None:
 
 
 def last_event_id(connection: redis.Redis, queue_name: str) -> str:
-    """Return the id of the newest event of QUEUE_NAME, or "0-0" if none.
-
-    Read it before creating jobs, then read the events that follow it.
-    """
+    """Return the id of QUEUE_NAME's newest event, or "0-0": read after it."""
     newest = connection.xrevrange(events_key(queue_name), count=1)
     return _text(newest[0][0]) if newest else "0-0"
 
 
 def read_events(connection: redis.Redis, queue_name: str, since: str,
                 block: int = 1000) -> Iterator[tuple[str, JobEvent] | None]:
-    """Yield QUEUE_NAME's events after event SINCE, as they are written.
+    """Yield (entry id, event) for QUEUE_NAME's events after SINCE, forever.
 
-    Each comes as a pair (its entry id, the event), so that a reader can
-    resume after it. None comes after each BLOCK ms without events, so that
-    a reader can do other things between them; the generator never ends.
+    None comes after each BLOCK ms without events. A lost Redis is waited for
+    RECONNECT_WINDOW seconds, as node-redis reconnects.
     """
     key = events_key(queue_name)
     lost_since = None
@@ -133,26 +113,28 @@ def job_events(connection: redis.Redis, queue_name: str,
                block: int = 1000) -> Iterator[JobEvent]:
     """Yield the events of JOB_IDS after event SINCE until each job ended.
 
-    A job ends when it completes or fails; a failed attempt is not an end.
-    One whose job no longer exists in Redis (deleted, or its queue emptied)
-    will never end, and is dropped after two waits of BLOCK ms without
-    events.
+    A job whose end event is gone (trimmed while this reader fell behind)
+    ends as RQ stored it, and one that no longer exists is dropped, each
+    after two waits of BLOCK ms without events.
     """
     pending = set(job_ids)
     gone: set[str] = set()
+    ended: list[JobEvent] = []
     events = read_events(connection, queue_name, since, block)
     while pending:
         entry = next(events)
         if entry is None:
-            # A job found gone a wait ago had written all its events by
-            # then (remove_on_complete deletes it just after "complete"),
-            # and a whole wait without events read them all.
+            # A job found gone or ended a wait ago had written all its
+            # events by then, and a whole wait without events read them.
             pending -= gone
+            for event in ended:
+                if event.job_id in pending:
+                    pending.discard(event.job_id)
+                    yield event
             try:
-                gone = {job_id for job_id in pending
-                        if not Job.exists(job_id, connection=connection)}
+                gone, ended = stored_ends(connection, pending)
             except (redis.ConnectionError, redis.TimeoutError):
-                pass  # read_events rides the outage out, or gives up
+                gone, ended = set(), []  # read_events rides it out
             continue
         _, event = entry
         if event.job_id in pending:
@@ -161,15 +143,49 @@ def job_events(connection: redis.Redis, queue_name: str,
                 pending.discard(event.job_id)
 
 
+def stored_ends(connection: redis.Redis, job_ids: set[str]
+                ) -> tuple[set[str], list[JobEvent]]:
+    """Return which of JOB_IDS are gone, and the ends RQ stored of the rest.
+
+    A job's end event is written before its status: a status that says
+    ended, once every event so far was read, means the event was lost.
+    """
+    gone, ended = set(), []
+    for job_id in sorted(job_ids, key=lambda job_id: int(job_id)
+                         if job_id.isdigit() else 0):
+        try:
+            job = Job.fetch(job_id, connection=connection,
+                            serializer=JSONSerializer)
+        except NoSuchJobError:
+            gone.add(job_id)
+            continue
+        except (redis.ConnectionError, redis.TimeoutError):
+            raise
+        except Exception:
+            continue  # unreadable: its worker fails it, with an event
+        status = job.get_status(refresh=False)
+        if status == JobStatus.FINISHED:
+            ended.append(JobEvent(job_id, "complete", ""))
+        elif status in (JobStatus.FAILED, JobStatus.STOPPED):
+            ended.append(JobEvent(job_id, "failed", stored_error(job)))
+    return gone, ended
+
+
+def stored_error(job: Job) -> str:
+    """Return the message of JOB's last failure, as its event said it."""
+    result = job.latest_result()
+    lines = (result.exc_string or "").strip().splitlines() if result else []
+    message = lines[-1] if lines else "Job failed"
+    kind, separator, rest = message.partition(": ")
+    return rest if separator and kind.replace(".", "").isidentifier() else (
+        message)
+
+
 def follow_in_background(connection: redis.Redis, queue_name: str,
                          job_ids: Iterable[str], since: str,
                          on_event: Callable[[JobEvent], None]
                          ) -> threading.Thread:
-    """Call ON_EVENT for each event of JOB_IDS, in a daemon thread.
-
-    The thread reads job_events(...) and ends once every job has ended; the
-    process does not wait for it.
-    """
+    """Call ON_EVENT for each event of JOB_IDS, in a daemon thread."""
     def follow() -> None:
         """Hand each event to ON_EVENT."""
         for event in job_events(connection, queue_name, job_ids, since):

@@ -1,14 +1,11 @@
 """Kue's jobs on RQ: numbered ids, options by Kue's names, events.
 
-Kue gave every job the next number of a counter (1, 2, 3... across runs);
-RQ has random ids, so ``new_job_id`` counts in ``kue:ids`` (a STRING).
-``create_job`` takes Kue's options (``queuing.options``) and attaches RQ
-callbacks that write each job's events (``queuing.events``): RQ calls the
-failure callback on every failed try, which is a ``failed attempt`` while
-RQ's ``Retry`` has tries left, and ``failed`` after the last one.
-
-Jobs are stored with RQ's JSON serializer, never pickle: a pickle in Redis
-is code that a worker would run.
+Ids come from the counter ``kue:ids`` (a STRING), as Kue's 1, 2, 3...;
+``create_job`` takes Kue's options (queuing.options) and attaches RQ
+callbacks that write each job's events (queuing.events): RQ calls the
+failure callback on every failed try, a ``failed attempt`` while RQ's
+``Retry`` has tries left. Jobs are stored as JSON, never pickle, which a
+worker would run as code.
 """
 import sys
 import threading
@@ -31,20 +28,27 @@ from queuing.events import (ENDS, FAILED_ATTEMPT, WATCHER_BLOCK,  # noqa: F401
 from queuing.options import PRIORITIES, check_options
 
 JOB_IDS_KEY = "kue:ids"
+# KEYS: the counter; ARGV: the prefix of job keys. A counter evicted or
+# reset would hand out the ids of jobs still in Redis: those are skipped.
+NEW_ID_SCRIPT = """
+local id
+repeat
+    id = redis.call('INCR', KEYS[1])
+until redis.call('EXISTS', ARGV[1] .. id) == 0
+return id
+"""
 
 
 def queue_for(queue_name: str, connection: redis.Redis) -> Queue:
-    """Return the RQ queue QUEUE_NAME (Kue's job type), storing JSON.
-
-    CONNECTION must not decode responses: RQ reads bytes.
-    """
+    """Return the RQ queue QUEUE_NAME (Kue's job type), not decoding."""
     return scheduling.KueQueue(queue_name, connection=connection,
                                serializer=JSONSerializer)
 
 
 def new_job_id(connection: redis.Redis) -> str:
-    """Return the next job id: 1, 2, 3... across runs, like Kue's."""
-    return str(connection.incr(JOB_IDS_KEY))
+    """Return the next job id, 1, 2, 3... across runs, never one in use."""
+    return str(connection.eval(NEW_ID_SCRIPT, 1, JOB_IDS_KEY,
+                               Job.redis_job_namespace_prefix))
 
 
 def error_message(error: BaseException) -> str:
@@ -53,15 +57,12 @@ def error_message(error: BaseException) -> str:
 
 
 def attempts_made(job: Job) -> int:
-    """Return how many times JOB was tried, the try running included.
-
-    A job function reads it as its attempt number: 1, 2, ...
-    """
+    """Return JOB's attempt number, 1, 2..., the try running included."""
     return job.meta.get("attempts", 1) - (job.retries_left or 0)
 
 
 def on_complete(job: Job, connection: redis.Redis, result: Any) -> None:
-    """Record that JOB completed (RQ's success callback, run by the worker)."""
+    """Record that JOB completed (RQ's success callback)."""
     if "priority" in job.meta:
         scheduling.forget(job)
     emit(job, "complete")
@@ -73,8 +74,7 @@ def on_failed(job: Job, connection: redis.Redis,
               traceback: TracebackType | None) -> None:
     """Record JOB's failed try (RQ's failure callback, on every try).
 
-    A try that RQ will retry is a failed attempt, "ATTEMPT: MESSAGE"; the
-    last is failed. A job that ran past its ttl says so.
+    A try that RQ will retry is a failed attempt, "ATTEMPT: MESSAGE".
     """
     message = (error_message(exc_value) if exc_value is not None
                else getattr(exc_type, "__name__", ""))
@@ -103,9 +103,7 @@ CALLBACKS = {"on_success": Callback(on_complete),
 def function_path(function: Callable) -> str:
     """Return the dotted path RQ knows FUNCTION by ("6-job_processor.NAME").
 
-    A script run from the shell is __main__, but its jobs name it by the
-    file's name, which is how the worker imports it (by its module's name
-    when run with python -m: "tools.kue_options").
+    A script run from the shell is __main__; the worker imports it by name.
     """
     module = function.__module__
     if module == "__main__":
@@ -119,13 +117,10 @@ def create_job(queue: Queue, function: str | Callable, data: dict,
                job_id: str | None = None, **options: Any) -> Job:
     """Queue a job that runs FUNCTION(DATA), with a Kue-like id and events.
 
-    FUNCTION is the job function or its dotted path
-    ("6-job_processor.process_notification"). The id is the next one,
-    unless JOB_ID (from new_job_id) is given. OPTIONS are Kue's (ms for
-    times): priority (low, normal, medium, high, critical), attempts,
-    backoff (True, or {"type": "fixed" or "exponential", "delay": ms}),
-    delay, ttl and remove_on_complete. A bad option raises ValueError;
-    nothing is queued.
+    FUNCTION is the job function or its dotted path; JOB_ID defaults to the
+    next id. OPTIONS are Kue's, in ms: priority, attempts, backoff, delay,
+    ttl, remove_on_complete. A bad option raises ValueError; nothing is
+    queued.
     """
     checked = check_options(**options)
     if callable(function):
@@ -147,13 +142,10 @@ def create_job(queue: Queue, function: str | Callable, data: dict,
 
 
 class JobWatcher:
-    """Hear the events of the jobs one process created, in a thread.
+    """Hear the events of the jobs this process created, in a thread.
 
-    A web server cannot wait for its jobs the way a creator script does:
-    the watcher follows the queue's event stream in a daemon thread and
-    calls ON_EVENT for each event of the jobs this process created with
-    create(), whichever process ran them. A lost Redis is reported on
-    stderr and the reading resumes where it stopped.
+    For a web server: ON_EVENT is called for each event of the jobs made
+    with create(), whichever process ran them.
     """
 
     def __init__(self, queue: Queue,

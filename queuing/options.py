@@ -1,16 +1,9 @@
 """Kue's job options, checked, and the RQ options they become.
 
-Kue took ``priority``, ``attempts``, ``backoff``, ``delay``, ``ttl`` and
-``removeOnComplete``; RQ has its own word for all but priority:
-
-- attempts and backoff: ``Retry(max=attempts - 1, interval=[...])``, a
-  fixed or exponential backoff written out as its list of waits;
-- delay: ``enqueue_in``; ttl: ``job_timeout`` (whole seconds);
-- removeOnComplete: ``result_ttl=0``; how long an ended job is kept:
-  ``result_ttl`` and ``failure_ttl``.
-
-Priority has no RQ word for five levels: ``queuing.scheduling`` places a
-job in its queue by it. Times are Kue's milliseconds.
+attempts and backoff: ``Retry(max=attempts - 1, interval=[...])``; delay:
+``enqueue_in``; ttl: ``job_timeout``; removeOnComplete: ``result_ttl=0``;
+an ended job is kept ``result_ttl`` (RQ's 500 s) or ``failure_ttl`` (a
+day). Priority has no RQ word (queuing.scheduling). Times are in ms.
 """
 import math
 from datetime import timedelta
@@ -45,11 +38,7 @@ class Options(NamedTuple):
                 if value != Options._field_defaults[name]}
 
     def backoff_delay(self, attempt: int) -> float:
-        """Return the ms to wait after failed attempt ATTEMPT (1, 2...).
-
-        Fixed: the backoff's delay each time; exponential: that delay
-        doubled after each failed attempt.
-        """
+        """Return the ms to wait after failed attempt ATTEMPT (1, 2...)."""
         if self.backoff is None:
             return 0
         if self.backoff["type"] == "fixed":
@@ -87,10 +76,7 @@ def check_options(priority: str = "normal", attempts: int = 1,
                   backoff: bool | dict | None = None, delay: float = 0,
                   ttl: float | None = None, remove_on_complete: bool = False
                   ) -> Options:
-    """Return Kue's job options checked; raise ValueError if one is bad.
-
-    backoff=True is Kue's: a fixed backoff of the job's own delay.
-    """
+    """Return Kue's job options checked; raise ValueError if one is bad."""
     if priority not in PRIORITIES:
         raise ValueError(f"Unknown priority {priority!r}: use one of "
                          + ", ".join(PRIORITIES))
@@ -114,7 +100,7 @@ def check_backoff(backoff: bool | dict | None, delay: float
                   ) -> dict | None:
     """Return BACKOFF as {"type": ..., "delay": ms}, or None for none.
 
-    DELAY (the job's) is the backoff's delay when it names none, as in Kue.
+    True, or no delay given, is Kue's: the job's own DELAY.
     """
     if backoff is None or backoff is False:
         return None

@@ -1,28 +1,13 @@
 """Jobs whose worker died: found, and each ended once.
 
-Kue kept a job "active" until its worker said done. RQ moves a job it takes
-into the queue's intermediate list, then into its started registry while it
-runs; when the worker dies there (kill -9, a crash, Redis lost under it),
-RQ notices only once heartbeats expire and its maintenance comes round:
-jobs stranded for up to 13 minutes, creators waiting all that time, dead
-workers listed by ``rq info`` for 7. ``Recovery`` runs in every processor
-(and in the web server's worker) when it starts and every few seconds:
-
-- a worker is dead when it ran on this machine and its process is gone, or
-  when it is known dead (the web server's own worker thread that failed),
-  or when its heartbeat key expired;
-- a job that a dead worker had started goes back to the front of the queue
-  and runs again, once (RERUNS): a job may thus run twice, and a job
-  function should be safe to run again (the seat job of task 13 is). If
-  its worker dies again, the job fails with ABANDONED and a failed event,
-  which also ends a job that kills whichever worker runs it;
-- a job taken from the queue but never started goes back to the front of
-  the queue (it never ran), once it has sat there for GRACE seconds;
-- a dead worker's registration is removed, so ``rq info`` stops listing it.
-
-A Redis lock makes one recovery at a time per queue, and each step takes
-its job out of RQ's lists atomically first, so a job is ended or requeued
-by one process only.
+RQ notices a dead worker only once its heartbeat expires and its
+maintenance comes round, minutes later. ``Recovery`` runs beside the
+workers every few seconds: a job that a dead worker had started runs
+again, once (RERUNS; the job function must be safe to run twice), then
+fails with ABANDONED; a job taken but never started goes back to the
+front after GRACE seconds; a dead worker is unregistered. A Redis lock
+makes one recovery at a time per queue, and each step takes its job out
+of RQ's lists atomically first, so one process ends or requeues it.
 """
 import os
 import socket
@@ -59,10 +44,7 @@ return 0
 
 
 def fail_unreadable(queue: Queue, job_id: str, reason: object) -> None:
-    """Fail job JOB_ID of QUEUE, whose hash cannot be read, with an event.
-
-    Its id goes from the intermediate list to RQ's failed registry.
-    """
+    """Fail job JOB_ID of QUEUE, whose hash cannot be read, with an event."""
     message = f"Job data could not be read: {reason}"
     with queue.connection.pipeline() as pipeline:
         pipeline.lrem(queue.intermediate_queue_key, 1, job_id)
@@ -137,10 +119,7 @@ class Recovery:
         return alive
 
     def end_abandoned(self, alive: set[str]) -> set[str]:
-        """Rerun or fail the started jobs of workers not in ALIVE.
-
-        Return the ids of the jobs that live workers run.
-        """
+        """Rerun or fail the jobs that workers not in ALIVE started."""
         registry = self.queue.started_job_registry
         running = set()
         for job_id, execution_id in registry.get_job_and_execution_ids(
@@ -191,12 +170,7 @@ class Recovery:
         return True
 
     def requeue_lost(self, started: set[str]) -> None:
-        """Put back jobs taken but never started, after GRACE seconds.
-
-        A worker moves a job from the intermediate list to the started
-        registry within milliseconds; one still there GRACE seconds later
-        was taken by a worker that died before it began.
-        """
+        """Put back the jobs taken but not started for GRACE seconds."""
         intermediate = self.queue.intermediate_queue_key
         now = time.monotonic()
         taken = {job_id.decode() for job_id in

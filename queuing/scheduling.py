@@ -1,20 +1,11 @@
 """Where and when a job goes into its queue: Kue's priorities, RQ's scheduler.
 
-Delays and backoffs are RQ's: a delayed job (``enqueue_in``) or a retry
-after a backoff (``Retry``'s intervals) waits in the queue's
-ScheduledJobRegistry, where rq-dashboard counts it, until RQ's scheduler
-moves it into the queue. ``Promotion`` runs that scheduler's step in the
-loop of the processes that run the workers, instead of in a process of its
-own, which RQ forks as a worker starts (a fork that could miss a Ctrl-C).
-RQ scores scheduled jobs to the second, rounded down, which would start a
-job up to a second early: ``KueQueue`` keeps the exact due time instead.
-
-Priority is the one Kue option without an RQ word: RQ's idiom, one queue
-per level, would change the queue names of the tasks. A job that is not of
-normal priority has its Kue number in the hash ``kue:priorities:QUEUE``
-until it ends, and ``KueQueue`` puts each job it queues behind the jobs of
-its priority or a higher one, in one Lua script. RQ's scheduler queues the
-jobs it moves at the back, whatever their priority.
+A delayed job or a retry after a backoff waits in RQ's scheduled registry
+until RQ's scheduler moves it into its queue. ``Promotion`` runs that
+scheduler's step in the workers' loop rather than in the process RQ forks
+for it (a fork that could miss a Ctrl-C). Priority is the one Kue option
+without an RQ word: ``KueQueue`` places each job it queues behind the
+jobs of its priority or a higher one (RQ's scheduler, at the back).
 """
 import time
 from datetime import datetime
@@ -28,14 +19,12 @@ from rq.serializers import JSONSerializer
 from queuing import signals
 
 PRIORITIES_KEY = "kue:priorities:{queue_name}"
-# Seconds between two promotions of a queue, and between two sweeps of the
-# priorities of jobs that ended without saying so (a killed worker's).
+# Seconds between two promotions, and two sweeps of the priorities.
 INTERVAL = 0.25
 SWEEP_INTERVAL = 60.0
 
-# KEYS: the queue, its priorities. ARGV: a job id. Puts the job into the
-# queue behind the last job whose priority is its own or higher (a lower
-# Kue number), or at the front; at the back while no job has a priority.
+# KEYS: the queue, its priorities. ARGV: a job id. Behind the last job of
+# its priority or higher (a lower number); at the back if none has one.
 PLACE_SCRIPT = """
 if redis.call('HLEN', KEYS[2]) == 0 then
     return redis.call('RPUSH', KEYS[1], ARGV[1])
@@ -55,25 +44,18 @@ return redis.call('LPUSH', KEYS[1], ARGV[1])
 def priorities_key(queue_name: str) -> str:
     """Return the key of QUEUE_NAME's priorities.
 
-    kue:priorities:QUEUE_NAME is a HASH: job id -> Kue's priority number,
-    for the jobs of that queue that are not of normal priority and have not
-    ended yet.
+    kue:priorities:QUEUE_NAME is a HASH: job id -> Kue's priority number, for
+    its jobs of another priority than normal that have not ended.
     """
     return PRIORITIES_KEY.format(queue_name=queue_name)
 
 
 class KueQueue(Queue):
-    """RQ's queue, placing jobs by Kue's priority, scheduling to the ms.
-
-    Its workers' waits for a job are noted (queuing.signals).
-    """
+    """RQ's queue, placing jobs by Kue's priority, scheduling to the ms."""
 
     def push_job_id(self, job_id: str, pipeline: Any = None,
                     at_front: bool = False) -> None:
-        """Put JOB_ID into the queue at its priority's place.
-
-        AT_FRONT (RQ's) still puts it at the front.
-        """
+        """Put JOB_ID into the queue at its priority's place, or AT_FRONT."""
         if at_front:
             super().push_job_id(job_id, pipeline, at_front)
             return
@@ -90,10 +72,9 @@ class KueQueue(Queue):
 
     def schedule_job(self, job: Job, datetime: datetime, pipeline: Any = None,
                      unique: bool = False) -> Job:
-        """Schedule JOB as RQ does, due at DATETIME exactly, not to the second.
+        """Schedule JOB as RQ does, due at DATETIME exactly.
 
-        RQ's scheduler takes the jobs due by the current whole second: one
-        due at 12.6 s starts once the clock reads 13, never before 12.6.
+        RQ scores it to the second, rounded down: a second early at worst.
         """
         job = super().schedule_job(job, datetime, pipeline, unique)
         (pipeline if pipeline is not None else self.connection).zadd(
@@ -115,11 +96,7 @@ def forget(job: Job) -> None:
 
 
 def sweep(queue: Queue) -> None:
-    """Drop the priorities of QUEUE's jobs that no longer exist.
-
-    A job ends by its callbacks, which drop its priority, unless its
-    worker died under it; then its entry would stay for good.
-    """
+    """Drop the priorities of QUEUE's jobs that no longer exist."""
     connection = queue.connection
     key = priorities_key(queue.name)
     for job_id in connection.hkeys(key):
@@ -129,15 +106,13 @@ def sweep(queue: Queue) -> None:
 
 
 class Promotion:
-    """Run RQ's scheduler for one queue, when called often enough.
+    """Run RQ's scheduler step for one queue, when called often enough.
 
-    The processors' pool and the web server's worker call run_if_due from
-    their loops; each call does the work at most every INTERVAL seconds.
     One process at a time holds RQ's scheduler lock of the queue.
     """
 
     def __init__(self, queue: Queue, logging_level: str = "ERROR") -> None:
-        """Promote QUEUE's jobs (its connection must not decode)."""
+        """Promote QUEUE's due jobs (its connection must not decode)."""
         self.queue = queue
         self.scheduler = RQScheduler(
             [queue], connection=queue.connection, serializer=JSONSerializer,
@@ -146,10 +121,7 @@ class Promotion:
         self.last_sweep = time.monotonic()
 
     def run_if_due(self) -> None:
-        """Promote now if INTERVAL seconds passed since the last time.
-
-        A Redis error is left to the caller, which knows how to wait.
-        """
+        """Promote if INTERVAL seconds passed (Redis errors: the caller)."""
         moment = time.monotonic()
         if moment - self.last_run < INTERVAL:
             return

@@ -1,18 +1,10 @@
-"""The RQ worker that runs Kue's ``queue.process``, and its rules.
+"""The RQ worker of Kue's ``queue.process``, and its rules.
 
-``KueWorker`` is RQ's ``SimpleWorker``: it runs each job in its own
-process, as Kue did, instead of RQ's fork per job. Around RQ's loop it:
-
-- runs only the job functions it was given, as Kue ran only the function
-  passed to queue.process: a job that names another one (say os.system),
-  or callbacks other than queuing.kue's, fails at once, and nothing it
-  names is imported or called;
-- fails a job whose hash cannot be read, instead of dying on it;
-- waits for jobs a second at a time, so that it sees a stop between two
-  waits, and sends its heartbeat at most once a second;
-- stops cleanly on Ctrl-C or SIGTERM at any moment (queuing.signals);
-- ends if Redis lost a job's failure, so that recovery runs the job again.
-
+``KueWorker`` is RQ's ``SimpleWorker`` (jobs run in its own process, as in
+Kue). It runs only the job functions it was given, and only queuing.kue's
+callbacks, so a forged job cannot make it call os.system; it fails jobs it
+cannot read; it sees a stop between two one-second waits; and it stops
+cleanly on Ctrl-C or SIGTERM at any moment (queuing.signals).
 ``ThreadWorker`` is the same worker in a web server's thread.
 """
 import threading
@@ -34,18 +26,12 @@ from queuing.scheduling import KueQueue
 KUE_CALLBACKS = frozenset(callback.name for callback in kue.CALLBACKS.values())
 CALLBACK_FIELDS = ("success_callback_name", "failure_callback_name",
                    "stopped_callback_name")
-# A worker's heartbeat: its key outlives a silent worker by 60 s more.
 WORKER_TTL = 20
-# RQ sends a heartbeat up to five times per job; one a second is plenty
-# for a key that lives 80 s.
 HEARTBEAT_EVERY = 1.0
-# Seconds a worker waits for a job at a time before it looks whether it
-# was asked to stop; a web server's worker, which has no signal, waits as
-# little as the server's job watcher.
+# Seconds a worker waits for a job before it looks whether to stop.
 WAIT_SLICE = 1
 SERVER_WAIT_SLICE = kue.WATCHER_BLOCK / 1000
-# What a worker sends its own listening thread to wake it: RQ's commands
-# ignore a message that names none of them.
+# Wakes a worker's listening thread; RQ ignores a message of no command.
 WAKE_UP = '{"command": "wake-up"}'
 
 
@@ -67,10 +53,7 @@ class KueWorker(SimpleWorker):
     torn_down = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        """Make the worker, with a heartbeat key that outlives it briefly.
-
-        RQ's default lets a dead worker look alive for 7 minutes.
-        """
+        """Make the worker; its key outlives it by a minute, not RQ's seven."""
         kwargs.setdefault("worker_ttl", WORKER_TTL)
         super().__init__(*args, **kwargs)
 
@@ -99,10 +82,10 @@ class KueWorker(SimpleWorker):
     def dequeue_job_and_maintain_ttl(self, timeout: int | None,
                                      max_idle_time: int | None = None
                                      ) -> Any:
-        """Wait for a job a slice at a time; None (stop) once stopping.
+        """Wait for a job a slice at a time; None once stopping.
 
-        Unreadable jobs are failed on the way. In RQ's burst mode (TIMEOUT
-        None) the worker takes a job if there is one, and never waits.
+        Jobs that cannot be read are failed on the way (RQ names them in the
+        error). In burst mode (TIMEOUT None) the worker never waits.
         """
         wait = None if timeout is None else self.wait_slice
         while not self.stop_wanted():
@@ -158,9 +141,8 @@ class KueWorker(SimpleWorker):
                            **kwargs: Any) -> None:
         """Fail JOB as RQ does; end the worker if Redis lost the failure.
 
-        RQ logs a failure that it could not save and goes on: the job
-        stayed started, in the registry of a live worker, and nothing would
-        ever end it. Ending the worker lets recovery run the job again.
+        RQ logs a failure it could not save and goes on, leaving the job
+        started for ever; a worker that ends has its job recovered.
         """
         super().handle_job_failure(job, queue, *args, **kwargs)
         saved = self.connection.hget(job.key, "status")
@@ -170,11 +152,10 @@ class KueWorker(SimpleWorker):
                 f"Redis lost the failure of job {job.id}")
 
     def subscribe(self) -> None:
-        """Listen for RQ's commands, waking every wait slice.
+        """Listen for RQ's commands in a thread that wakes every slice.
 
-        RQ's listening thread waits up to a minute for a message. It starts
-        with the stop signals blocked: a signal that the kernel handed to
-        it would not interrupt the main thread's wait for a job.
+        The thread starts with the stop signals blocked: one handed to it would
+        not interrupt the main thread's wait for a job.
         """
         self.log.info("Worker %s: subscribing to channel %s", self.name,
                       self.pubsub_channel_name)
@@ -187,12 +168,10 @@ class KueWorker(SimpleWorker):
                 exception_handler=self._pubsub_exception_handler)
 
     def unsubscribe(self) -> None:
-        """Stop the listening thread; it closes its connection as it ends.
+        """Stop the listening thread, which unsubscribes as it closes.
 
-        RQ sends UNSUBSCRIBE from this thread, then stops the listening
-        thread: one that read the reply in between waits again. Here a
-        message of no command wakes the thread, whose closing connection
-        unsubscribes it.
+        RQ sends UNSUBSCRIBE first, and a thread that read the reply waits
+        again; here a message of no command wakes it.
         """
         if not self.pubsub_thread:
             return
@@ -207,11 +186,7 @@ class KueWorker(SimpleWorker):
         self.pubsub_thread = None
 
     def teardown(self) -> None:
-        """Unregister and unsubscribe once, deaf to further stop signals.
-
-        A second Ctrl-C would interrupt RQ's cleanup with StopRequested,
-        leaving the worker registered.
-        """
+        """Unregister once, deaf to a second stop signal meanwhile."""
         if self._stop_requested and (
                 threading.current_thread() is threading.main_thread()):
             signals.ignore_stops()
@@ -220,21 +195,16 @@ class KueWorker(SimpleWorker):
             super().teardown()
 
     def _install_signal_handlers(self) -> None:
-        """Install RQ's handlers, then honour a stop that came before them.
-
-        Pinned: tests/test_queuing_pins.py.
-        """
+        """Install RQ's handlers, then honour a stop that came before them."""
         super()._install_signal_handlers()
         if signals.early_stop_requested:
             self._stop_requested = True
 
     def _shutdown(self) -> None:
-        """Note the stop; interrupt the worker only if it waits for a job.
+        """Note the stop; interrupt the worker only while it waits for a job.
 
-        RQ raises StopRequested in whatever code the main thread runs; a
-        library's ``except Exception`` could swallow it, and a destructor
-        would print it as a traceback. Here the worker checks for the stop
-        between two waits. Pinned: tests/test_queuing_pins.py.
+        RQ raises StopRequested wherever the main thread is, where a library's
+        ``except Exception`` may swallow it, or a destructor print it.
         """
         self._stop_requested = True
         if signals.waiting_for_a_job or (
@@ -243,17 +213,15 @@ class KueWorker(SimpleWorker):
 
 
 class ThreadWorker(KueWorker):
-    """A KueWorker in a thread of a web server.
+    """A KueWorker in a web server's thread.
 
-    Signal handlers belong to the server's main thread, so job timeouts use
-    a timer instead of SIGALRM, and the worker stops when its ``stopping``
-    event is set, within a quarter second.
+    Job timeouts use a timer, as signals belong to the main thread; the
+    worker stops once its ``stopping`` event is set.
     """
 
     death_penalty_class = TimerDeathPenalty
     wait_slice = SERVER_WAIT_SLICE
-    # Set by its BackgroundWorker: its stop, and the upkeep tasks that it
-    # runs between two waits for a job.
+    # Set by its BackgroundWorker.
     stopping: threading.Event
     upkeep: list
 
@@ -266,4 +234,4 @@ class ThreadWorker(KueWorker):
         run_due(self.upkeep)
 
     def _install_signal_handlers(self) -> None:
-        """Leave signals to the server. Pinned: tests/test_queuing_pins.py."""
+        """Leave signals to the server."""

@@ -1,16 +1,10 @@
 """Kue's ``queue.process``: RQ workers run by a pool, or by a web server.
 
-Kue ran a queue's jobs inside the process that called
-``queue.process(type, n, fn)`` and stopped with it. ``process`` runs RQ's
-``WorkerPool`` of ``KueWorker``s (queuing.worker) until Ctrl-C or SIGTERM,
-and, in the pool's loop, what RQ leaves to processes of its own: its
-scheduler's step (queuing.scheduling) and the quick recovery of dead
-workers' jobs (queuing.recovery). RQ's log records go to stderr, one line
-each, errors only unless $RQ_LOGGING_LEVEL says more, keeping stdout for
-the task's own lines.
-
-``BackgroundWorker`` is the worker a web server runs in a thread of its own
-(task 13's ``/process``).
+``process`` runs RQ's ``WorkerPool`` of ``KueWorker``s until Ctrl-C or
+SIGTERM, and in the pool's loop what RQ leaves to processes of its own:
+its scheduler's step and the recovery of dead workers' jobs. RQ's log
+goes to stderr, one line a record, keeping stdout for the task's lines.
+``BackgroundWorker`` runs a worker in a web server's thread.
 """
 import functools
 import logging
@@ -35,9 +29,7 @@ from queuing.worker import KueWorker, ThreadWorker, run_due
 def run_pool_worker(*args: Any, **kwargs: Any) -> None:
     """Run one worker of the pool; a lost Redis ends it with one log line.
 
-    RQ retries a lost Redis only while a worker waits for a job; lost
-    anywhere else the error would end the process with a traceback. The
-    pool starts a new worker in its place.
+    RQ would end it with a traceback; the pool starts another.
     """
     # Until RQ's handlers are in place, a stop is only remembered; the
     # pool forked this process with the stop signals blocked (see
@@ -66,11 +58,7 @@ class KuePool(WorkerPool):
         return [Promotion(queue, log_level()) for queue in self.queues]
 
     def check_workers(self, respawn: bool = True) -> None:
-        """Check the workers as RQ does, then run the upkeep that is due.
-
-        A stop that came before RQ's handlers were in place stops the pool
-        now.
-        """
+        """Check the workers as RQ does, then run the upkeep that is due."""
         if signals.early_stop_requested and (
                 self.status != self.Status.STOPPED):
             self.request_stop()
@@ -79,10 +67,7 @@ class KuePool(WorkerPool):
 
     def get_worker_process(self, name: str, burst: bool, _sleep: float = 0,
                            logging_level: str = "INFO") -> BaseProcess:
-        """Return RQ's worker process, running run_pool_worker.
-
-        RQ starts replacement workers at INFO: they get the pool's level.
-        """
+        """Return RQ's worker process, running run_pool_worker at our level."""
         process = super().get_worker_process(name, burst, _sleep,
                                              log_level())
         return ForkProcess(target=run_pool_worker, args=process._args,
@@ -91,19 +76,14 @@ class KuePool(WorkerPool):
     def start_worker(self, *args: Any, **kwargs: Any) -> None:
         """Fork a worker with the stop signals blocked until it runs.
 
-        A stop signal that reached the child as fork() returned was dropped
-        by Python's after-fork reset, and the worker never stopped.
+        Python's after-fork reset dropped a signal that came during fork().
         """
         with signals.stops_blocked():
             if self.status != self.Status.STOPPED:
                 super().start_worker(*args, **kwargs)
 
     def handle_dead_worker(self, worker_data: WorkerData) -> None:
-        """Forget a worker process that ended, and recover its job at once.
-
-        A job that killed its worker (os._exit, a signal, a crash) was
-        started by that worker: it runs again, or fails, now.
-        """
+        """Forget a worker process that ended, and recover its job at once."""
         super().handle_dead_worker(worker_data)
         for recovery in self.recoveries:
             recovery.known_dead.add(worker_data.name)
@@ -143,10 +123,9 @@ def log_level() -> str:
 
 
 def setup_logging() -> str:
-    """Send RQ's log records to stderr, one line each; return the level.
+    """Send RQ's log to stderr, one line a record; return the level.
 
-    The level is $RQ_LOGGING_LEVEL, or ERROR without the jobs' failures. RQ
-    adds a handler of its own, writing to stdout, only when it finds none.
+    At ERROR (the default) the jobs' own failures are left out.
     """
     level = log_level()
     logger = logging.getLogger("rq")
@@ -167,9 +146,8 @@ def process(queue_name: str, concurrency: int, function: Callable,
             connection: redis.Redis) -> None:
     """Run CONCURRENCY workers on QUEUE_NAME until Ctrl-C or SIGTERM.
 
-    Kue's queue.process(type, n, fn): the workers run FUNCTION, and only
-    it, with each job's data. Either signal asks for a warm shutdown: a job
-    that is running finishes first. CONNECTION must not decode responses.
+    Kue's queue.process(type, n, fn): the workers run FUNCTION, and only it.
+    A job that is running finishes first. CONNECTION must not decode.
     """
     level = setup_logging()
     signals.remember_stops()
@@ -188,10 +166,7 @@ class BackgroundWorker:
     """A worker on one queue, run in a daemon thread once it is started."""
 
     def __init__(self, queue: Queue, function: Callable) -> None:
-        """Prepare a worker running FUNCTION for the jobs of QUEUE.
-
-        QUEUE's connection must not decode responses.
-        """
+        """Prepare a worker running FUNCTION for QUEUE (not decoding)."""
         self.queue = queue
         self.job_functions = frozenset({kue.function_path(function)})
         self.thread: threading.Thread | None = None
@@ -206,12 +181,7 @@ class BackgroundWorker:
                 self.thread.start()
 
     def work(self) -> None:
-        """Run a worker until close(); a lost Redis only pauses it.
-
-        RQ's worker ends on some Redis errors (and raises on others): each
-        time, the next worker takes over once Redis answers again, and the
-        dead one's jobs are recovered.
-        """
+        """Run a worker until close(); after a lost Redis, start another."""
         level = setup_logging()
         recovery = Recovery(self.queue)
         promotion = Promotion(self.queue, level)

@@ -373,17 +373,16 @@ def test_a_job_removed_on_complete_is_kept_when_it_fails(connection, queue):
 def test_events_written_just_before_a_job_vanished_are_read(
         connection, queue, monkeypatch):
     job = create(queue, "vanishing")
-    exists = Job.exists
+    fetch = Job.fetch.__func__
 
-    def vanish(job_id: str, connection: redis.Redis) -> bool:
-        """Complete and delete the job right after the reader's check."""
-        if job_id == job.id and exists(job_id, connection=connection):
+    def vanish(cls: type, job_id: str, *args, **kwargs) -> Job:
+        """Complete and delete the job right as the reader looks at it."""
+        if job_id == job.id and Job.exists(job_id, connection=connection):
             kue.emit(job, "complete")
             job.delete()
-            return True
-        return exists(job_id, connection=connection)
+        return fetch(cls, job_id, *args, **kwargs)
 
-    monkeypatch.setattr(Job, "exists", vanish)
+    monkeypatch.setattr(Job, "fetch", classmethod(vanish))
     assert list(kue.job_events(connection, QUEUE, [job.id], block=50)) == [
         kue.JobEvent(job.id, "complete", "")]
 

@@ -194,3 +194,19 @@ def test_the_events_stream_is_capped(connection, queue, monkeypatch):
         kue.report_progress(job, step, 300)
     # XADD MAXLEN ~ trims whole nodes: the length stays near the cap.
     assert connection.xlen(events_key(QUEUE)) <= 200
+
+
+def test_a_reader_whose_events_were_trimmed_gets_each_end_rq_stored(
+        connection, queue):
+    since = kue.last_event_id(connection, QUEUE)
+    done = kue.create_job(queue, "tools.kue_options.run_job",
+                          {"name": "done"})
+    failed = kue.create_job(queue, "tools.kue_options.run_job",
+                            {"name": "failed", "fail": 5})
+    work_burst(queue)
+    # As when 10,000 other events went by while the reader was stopped.
+    connection.xtrim(events_key(QUEUE), maxlen=0)
+    assert list(kue.job_events(connection, QUEUE, [done.id, failed.id],
+                               since, block=50)) == [
+        kue.JobEvent(done.id, "complete", ""),
+        kue.JobEvent(failed.id, "failed", "Service unavailable")]
