@@ -7,6 +7,7 @@ cannot read; it sees a stop between two one-second waits; and it stops
 cleanly on Ctrl-C or SIGTERM at any moment (queuing.signals).
 ``ThreadWorker`` is the same worker in a web server's thread.
 """
+import json
 import threading
 from typing import Any
 
@@ -49,6 +50,9 @@ class KueWorker(SimpleWorker):
 
     job_functions: frozenset[str] = frozenset()
     queue_class = KueQueue
+    # RQ's shutdown command signals the whole process: fine for a pool's
+    # worker, not for a web server's.
+    stops_alone = False
     wait_slice = WAIT_SLICE
     torn_down = False
 
@@ -151,6 +155,21 @@ class KueWorker(SimpleWorker):
             raise redis.ConnectionError(
                 f"Redis lost the failure of job {job.id}")
 
+    def handle_payload(self, message: dict) -> None:
+        """Act on an RQ command as RQ does; log any other message, once."""
+        try:
+            payload = json.loads(message["data"])
+            command = payload["command"]
+        except (ValueError, TypeError, KeyError):
+            self.log.error("Worker %s: ignored a message that is no RQ "
+                           "command: %r", self.name, message.get("data"))
+            return
+        if command == "shutdown" and self.stops_alone:
+            self.log.error("Worker %s: stopping, as told", self.name)
+            self._stop_requested = True
+            return
+        super().handle_payload(message)
+
     def subscribe(self) -> None:
         """Listen for RQ's commands in a thread that wakes every slice.
 
@@ -221,13 +240,14 @@ class ThreadWorker(KueWorker):
 
     death_penalty_class = TimerDeathPenalty
     wait_slice = SERVER_WAIT_SLICE
+    stops_alone = True
     # Set by its BackgroundWorker.
     stopping: threading.Event
     upkeep: list
 
     def stop_wanted(self) -> bool:
-        """Tell whether the server closed the worker."""
-        return self.stopping.is_set()
+        """Tell whether the server closed the worker, or RQ told it to stop."""
+        return self.stopping.is_set() or self._stop_requested
 
     def between_waits(self) -> None:
         """Run the upkeep tasks that are due."""

@@ -17,6 +17,7 @@ from typing import Any
 
 import redis
 from rq import Queue
+from rq.connections import parse_connection
 from rq.serializers import JSONSerializer
 from rq.worker_pool import ForkProcess, WorkerData, WorkerPool, run_worker
 
@@ -105,8 +106,12 @@ class OneLineFormatter(logging.Formatter):
     """Format a log record as one line: RQ puts tracebacks in messages."""
 
     def format(self, record: logging.LogRecord) -> str:
-        """Return the first line of the record's message, marked as RQ's."""
-        return "rq: " + record.getMessage().split("\n", 1)[0]
+        """Return the record's first line, marked as RQ's, and its error."""
+        line = "rq: " + record.getMessage().split("\n", 1)[0]
+        if record.exc_info and record.exc_info[1] is not None:
+            error = record.exc_info[1]
+            line += f" ({type(error).__name__}: {kue.error_message(error)})"
+        return line
 
 
 def is_job_failure(record: logging.LogRecord) -> bool:
@@ -183,15 +188,22 @@ class BackgroundWorker:
     def work(self) -> None:
         """Run a worker until close(); after a lost Redis, start another."""
         level = setup_logging()
-        recovery = Recovery(self.queue)
-        promotion = Promotion(self.queue, level)
+        # A connection of the worker's own: RQ's worker raises its socket
+        # timeout, which the web server's requests must not wait out.
+        connection_class, pool_class, pool_kwargs = parse_connection(
+            self.queue.connection)
+        queue = KueQueue(self.queue.name, serializer=JSONSerializer,
+                         connection=connection_class(
+                             connection_pool=redis.ConnectionPool(
+                                 connection_class=pool_class, **pool_kwargs)))
+        recovery = Recovery(queue)
+        promotion = Promotion(queue, level)
         while not self.stopping.is_set():
             worker = None
             try:
                 # Built inside the try: RQ's worker talks to Redis at once.
-                worker = ThreadWorker(
-                    [self.queue], connection=self.queue.connection,
-                    serializer=JSONSerializer)
+                worker = ThreadWorker([queue], connection=queue.connection,
+                                      serializer=JSONSerializer)
                 worker.stopping = self.stopping
                 worker.job_functions = self.job_functions
                 worker.upkeep = [recovery, promotion]

@@ -474,3 +474,69 @@ def test_a_stop_signal_while_a_job_is_read_stops_the_worker_only(
         # Taken, not started: recovery puts it back (test_queuing_recovery).
         assert connection.lrange(queue.intermediate_queue_key, 0, -1) == [
             job.id.encode()]
+
+
+def test_a_server_worker_outlives_stray_messages_and_rqs_shutdown(
+        connection, monkeypatch):
+    uncaught = []
+    monkeypatch.setattr(threading, "excepthook", uncaught.append)
+    queue = kue.queue_for("reserve_seat", connection)
+    worker = workers.BackgroundWorker(queue, math.sqrt)
+    worker.start()
+    try:
+        wait_until(lambda: connection.scard("rq:workers:reserve_seat") == 1,
+                   message="the server's worker")
+        [key] = connection.smembers("rq:workers:reserve_seat")
+        name = key.decode().rsplit(":", 1)[-1]
+        wait_until(lambda: connection.pubsub_numsub(
+            f"rq:pubsub:{name}")[0][1] == 1, message="its listening thread")
+        for message in ("not json", "[]", '{"command": "shutdown"}'):
+            connection.publish(f"rq:pubsub:{name}", message)
+        # RQ's shutdown signals the whole process: only the worker stops,
+        # and the next one takes over.
+        wait_until(lambda: key not in connection.smembers(
+            "rq:workers:reserve_seat"), message="that worker to stop")
+        job = kue.create_job(queue, "math.sqrt", 9)
+        wait_until(lambda: job.get_status(refresh=True) == "finished",
+                   message="the next worker to run a job")
+    finally:
+        worker.close()
+    assert uncaught == []
+
+
+def test_a_server_worker_leaves_the_server_s_socket_timeout_alone(
+        backend, connection):
+    app_connection = redis.Redis(
+        connection_pool=redis.ConnectionPool(
+            socket_timeout=5, **{
+                name: value for name, value in
+                connection.connection_pool.connection_kwargs.items()
+                if name != "socket_timeout"}),
+        ) if backend.name == "redis-server" else connection
+    before = app_connection.connection_pool.connection_kwargs.get(
+        "socket_timeout")
+    queue = kue.queue_for("reserve_seat", app_connection)
+    worker = workers.BackgroundWorker(queue, math.sqrt)
+    worker.start()
+    try:
+        job = kue.create_job(queue, "math.sqrt", 4)
+        wait_until(lambda: job.get_status(refresh=True) == "finished",
+                   message="the job to finish")
+    finally:
+        worker.close()
+    assert app_connection.connection_pool.connection_kwargs.get(
+        "socket_timeout") == before
+
+
+def test_a_log_line_of_an_exception_names_it():
+    try:
+        raise PermissionError("NOPERM this user has no permissions to run "
+                              "the 'xadd' command")
+    except PermissionError:
+        record = logging.LogRecord("rq.worker", logging.ERROR, __file__, 1,
+                                   "Worker w: found an unhandled exception, "
+                                   "quitting...", None, sys.exc_info())
+    assert workers.OneLineFormatter().format(record) == (
+        "rq: Worker w: found an unhandled exception, quitting... "
+        "(PermissionError: NOPERM this user has no permissions to run the "
+        "'xadd' command)")
