@@ -7,6 +7,7 @@ own clients decode them to str.
 """
 import functools
 import os
+import sys
 
 import redis
 
@@ -43,3 +44,21 @@ def default_client() -> redis.Redis:
     The lesson functions use it when they are called without a client.
     """
     return client()
+
+
+@functools.cache
+def warn_if_evicting(connection: redis.Redis) -> None:
+    """Say once, on stderr, if Redis may evict keys: jobs and ids would go.
+
+    Under any maxmemory-policy but noeviction, Redis deletes keys when full:
+    queued jobs, the id counter (new jobs then take old ids), stock counts.
+    """
+    try:
+        reply = connection.config_get("maxmemory-policy")
+    except redis.RedisError:
+        return  # not allowed to look (ACL), or Redis away: nothing to say
+    policy = next(iter(reply.values()), b"noeviction")
+    policy = policy.decode() if isinstance(policy, bytes) else policy
+    if policy != "noeviction":
+        print(f"Warning: Redis's maxmemory-policy is {policy}: it may evict "
+              "jobs and counters; set it to noeviction", file=sys.stderr)

@@ -20,7 +20,7 @@ from rq.job import Job
 from rq.serializers import JSONSerializer
 from rq.timeouts import JobTimeoutException
 
-from queuing import scheduling
+from queuing import connection as connection_module, scheduling
 from queuing.events import (ENDS, FAILED_ATTEMPT, WATCHER_BLOCK,  # noqa: F401
                             JobEvent, emit, failed_attempt,
                             follow_in_background, job_events, last_event_id,
@@ -41,6 +41,7 @@ return id
 
 def queue_for(queue_name: str, connection: redis.Redis) -> Queue:
     """Return the RQ queue QUEUE_NAME (Kue's job type), not decoding."""
+    connection_module.warn_if_evicting(connection)
     return scheduling.KueQueue(queue_name, connection=connection,
                                serializer=JSONSerializer)
 

@@ -22,6 +22,7 @@ from rq.serializers import JSONSerializer
 from rq.worker_pool import ForkProcess, WorkerData, WorkerPool, run_worker
 
 from queuing import kue, signals
+from queuing.connection import warn_if_evicting
 from queuing.recovery import Recovery
 from queuing.scheduling import KueQueue, Promotion
 from queuing.worker import KueWorker, ThreadWorker, run_due
@@ -155,6 +156,7 @@ def process(queue_name: str, concurrency: int, function: Callable,
     A job that is running finishes first. CONNECTION must not decode.
     """
     level = setup_logging()
+    warn_if_evicting(connection)
     signals.remember_stops()
     worker_class = type("KueWorker", (KueWorker,), {
         "job_functions": frozenset({kue.function_path(function)})})

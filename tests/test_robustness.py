@@ -240,3 +240,18 @@ def test_the_seat_api_answers_json_to_malformed_requests(
         status, "application/json")
     assert response.get_data().startswith(b'{"error":')
     assert connection.keys("*") == []
+
+
+def test_a_redis_that_may_evict_keys_is_named_in_one_line(
+        own_redis_server_url):
+    with redis.Redis.from_url(own_redis_server_url) as client:
+        client.config_set("maxmemory-policy", "allkeys-lru")
+        try:
+            result = run_script("8-job.py", own_redis_server_url)
+        finally:
+            client.config_set("maxmemory-policy", "noeviction")
+    assert (result.returncode, result.stdout) == (
+        0, "Notification job created: 1\n"), result
+    assert result.stderr == (
+        "Warning: Redis's maxmemory-policy is allkeys-lru: it may evict jobs "
+        "and counters; set it to noeviction\n")
