@@ -39,8 +39,8 @@ def test_a_tool_outside_the_venv_says_so_in_one_line(closed_url, tool,
                closed_url) == (1, "", NO_VENV)
 
 
-@pytest.mark.parametrize("form", ["path", "module"])
-@pytest.mark.parametrize("example", ["process", "priority"])
+@pytest.mark.parametrize("example, form", [
+    ("process", "path"), ("priority", "module")])
 def test_kue_options_without_redis_is_one_line_like_the_processors(
         closed_url, example, form):
     address = closed_url.removeprefix("redis://").removesuffix("/0")
@@ -51,9 +51,8 @@ def test_kue_options_without_redis_is_one_line_like_the_processors(
         "refused.\n", "")
 
 
-@pytest.mark.parametrize("form", ["path", "module"])
-def test_kue_options_without_a_choice_shows_its_usage(closed_url, form):
-    assert run([sys.executable, *command("kue_options", form)],
+def test_kue_options_without_a_choice_shows_its_usage(closed_url):
+    assert run([sys.executable, *command("kue_options", "path")],
                closed_url) == (
         1, "", "usage: python -m tools.kue_options process | priority | "
         "attempts | backoff | delay | ttl | remove\n")
@@ -79,11 +78,3 @@ def test_the_benchmark_without_its_redis_server_says_so_in_one_line(
                closed_url) == (
         1, "", f"benchmark: stopped: [Errno 2] No such file or directory: "
         f"{missing!r}\n")
-
-
-@pytest.mark.parametrize("form", ["path", "module"])
-def test_the_benchmark_starts_both_ways(closed_url, form):
-    code, out, err = run([sys.executable, *command("benchmark", form),
-                          "--help"], closed_url)
-    assert (code, err) == (0, ""), err
-    assert out.startswith("usage: benchmark.py [-h]"), out
