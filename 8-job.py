@@ -26,7 +26,10 @@ MAIN_JOBS = [
 
 
 def check_jobs(jobs: object) -> None:
-    """Raise unless JOBS is a list of dicts, each with a phone and message."""
+    """Raise unless JOBS is a list of dicts, each with a phone and message.
+
+    Every job is checked before any is queued.
+    """
     if not isinstance(jobs, list):
         raise TypeError("Jobs is not an array")
     for index, data in enumerate(jobs):
@@ -34,6 +37,7 @@ def check_jobs(jobs: object) -> None:
                 key in data for key in REQUIRED_KEYS):
             raise ValueError(f"Job {index} is not an object with a "
                              f"phoneNumber and a message: {data!r}")
+        kue.check_data(data, f"Job {index}")
 
 
 def create_push_notifications_jobs(jobs: list[dict], queue: Queue

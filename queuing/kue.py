@@ -114,6 +114,14 @@ def function_path(function: Callable) -> str:
     return f"{module}.{function.__qualname__}"
 
 
+def check_data(data: object, name: str = "Job data") -> None:
+    """Raise ValueError, naming NAME, unless DATA can be stored as JSON."""
+    try:
+        JSONSerializer.dumps(data)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{name} cannot be stored as JSON: {error}") from None
+
+
 def create_job(queue: Queue, function: str | Callable, data: dict,
                job_id: str | None = None, **options: Any) -> Job:
     """Queue a job that runs FUNCTION(DATA), with a Kue-like id and events.
@@ -124,6 +132,7 @@ def create_job(queue: Queue, function: str | Callable, data: dict,
     queued.
     """
     checked = check_options(**options)
+    check_data(data)
     if callable(function):
         function = function_path(function)
     job_id = job_id or new_job_id(queue.connection)

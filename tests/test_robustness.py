@@ -7,8 +7,10 @@ import importlib
 import signal
 from pathlib import Path
 
+import fakeredis
 import pytest
 import redis
+from rq import Queue
 
 from helpers import (ON_THE_CHANNEL, Script, free_port, http_get,
                      redis_server_binaries, run_script, start_redis_server,
@@ -255,3 +257,19 @@ def test_a_redis_that_may_evict_keys_is_named_in_one_line(
     assert result.stderr == (
         "Warning: Redis's maxmemory-policy is allkeys-lru: it may evict jobs "
         "and counters; set it to noeviction\n")
+
+
+def test_a_batch_with_a_job_that_cannot_be_stored_queues_none(capsys):
+    job_module = importlib.import_module("8-job")
+    connection = fakeredis.FakeRedis()
+    queue = Queue("push_notification_code_3", connection=connection)
+    jobs = [{"phoneNumber": "4153518780", "message": "one"},
+            {"phoneNumber": "4153518781", "message": "two"},
+            {"phoneNumber": "4153518743", "message": b"bytes"}]
+    with pytest.raises(ValueError) as raised:
+        job_module.create_push_notifications_jobs(jobs, queue)
+    assert str(raised.value) == (
+        "Job 2 cannot be stored as JSON: Object of type bytes is not JSON "
+        "serializable")
+    assert (queue.count, connection.get("kue:ids")) == (0, None)
+    assert capsys.readouterr().out == ""
