@@ -1,24 +1,13 @@
 """What Node, Kue and Express gave the original scripts for free.
 
-The numbered scripts at the root hold the lessons; this package holds the
-machinery they share, one module per concern:
-
-- ``connection``: where Redis is ($REDIS_URL) and the clients built for it;
-- ``cli``: how a script ends: Ctrl-C and SIGTERM exit 0, errors are one
-  line, never a traceback;
-- ``kue``: Kue's job ids, job events and job options on top of RQ;
-- ``scheduling``: where and when a job goes into its queue: Kue's
-  priorities, delays and backoffs;
-- ``workers``: RQ workers hardened to run Kue's ``queue.process``, and the
-  worker a web server runs in a thread;
-- ``recovery``: the jobs of workers that died, each ended once;
-- ``web``: Express's ``res.json`` bodies and JSON-only errors for Flask.
-
-A numbered script imports this package first. When the script was started
-from the shell, a Ctrl-C from then on, while Python is still importing the
-libraries, ends it quietly (Python would print a KeyboardInterrupt
-traceback), and a library missing (the venv not activated) is one line,
-not a traceback; ``cli.run`` takes over once the script's main begins.
+The numbered scripts hold the lessons; this package holds the machinery
+they share, one module per concern: ``connection`` (where Redis is),
+``cli`` (clean exits, one-line errors), ``kue`` with ``options`` and
+``events`` (Kue's jobs on RQ), ``scheduling`` (priorities, RQ's
+scheduler), ``worker``, ``workers`` and ``signals`` (RQ workers that run
+Kue's ``queue.process``), ``recovery`` (dead workers' jobs) and ``web``
+(Express's JSON bodies for Flask). Imported first, it makes a Ctrl-C
+during the slow imports quiet, and a missing library one line.
 """
 # Only modules that Python has loaded already, or that are built in: the
 # point is to act before the slow imports.

@@ -1,9 +1,8 @@
 """Ctrl-C and SIGTERM at any moment: remembered until RQ can act on them.
 
-RQ installs its stop handlers only once a worker (or a pool) has started,
-registered, and subscribed; a stop signal before that would be a
-traceback, or lost. Until then ``remember_stop`` only notes the signal,
-and each worker and pool honours the note once its own handlers are in.
+RQ installs its stop handlers only once a worker or pool has started; a
+signal before that would be a traceback, or lost. ``remember_stop`` notes
+it, and each worker and pool honours the note once its handlers are in.
 """
 import signal
 from collections.abc import Iterator
@@ -40,11 +39,7 @@ def ignore_stops() -> None:
 
 @contextmanager
 def stops_blocked() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM back while inside; deliver them after.
-
-    A thread started inside inherits the mask, and never receives them;
-    a process forked inside receives them once it unblocks them.
-    """
+    """Hold SIGINT and SIGTERM back while inside, and in threads it starts."""
     mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     try:
         yield
