@@ -92,8 +92,18 @@ def run_checker(folder: Path, *arguments: str, redis_url: str | None = None,
     if redis_url:
         command += ["--redis-url", redis_url,
                     "--web-port", str(check.free_port())]
-    return subprocess.run(command, cwd=ROOT, capture_output=True,
-                          text=True, timeout=timeout)
+    checker = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        stdout, stderr = checker.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        # SIGTERM lets the checker stop the servers and scripts it started.
+        checker.terminate()
+        stdout, stderr = checker.communicate(timeout=30)
+        pytest.fail(f"the checker took more than {timeout} s:\n{stdout}"
+                    f"{stderr}")
+    return subprocess.CompletedProcess(command, checker.returncode, stdout,
+                                       stderr)
 
 
 def results(run: subprocess.CompletedProcess) -> dict[int, dict]:

@@ -1877,7 +1877,12 @@ def main(argv: list[str] | None = None) -> int:
             return 1
     say(f"Checking {folder} ({checker.preferred().capitalize()} file names "
         f"first)")
+    # A stop asked by SIGTERM or a closed terminal cleans up as Ctrl-C
+    # does: the servers and scripts started live in sessions of their own.
+    for number in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, signal.default_int_handler)
     results = []
+    interrupted = False
     try:
         for task in tasks:
             result = checker.run_task(task)
@@ -1891,10 +1896,15 @@ def main(argv: list[str] | None = None) -> int:
             for row in report_lines(result):
                 say(row)
     except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        # Cleaning up must not be cut short by a second Ctrl-C.
+        for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(number, signal.SIG_IGN)
+        checker.close()
+    if interrupted:
         say("check: interrupted")
         return 130
-    finally:
-        checker.close()
     text, ok = summary(results, options.strict)
     if options.json:
         json.dump({"folder": str(folder), "strict": options.strict,
@@ -1910,4 +1920,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        sys.exit(130)
