@@ -21,7 +21,7 @@ LESSON_SIZES = {
     "0-redis_client.py": 25, "1-redis_op.py": 25, "2-redis_op_async.py": 30,
     "4-redis_advanced_op.py": 30, "5-publisher.py": 35,
     "5-subscriber.py": 25, "6-job_creator.py": 30, "6-job_processor.py": 25,
-    "7-job_creator.py": 50, "7-job_processor.py": 35, "8-job.py": 45,
+    "7-job_creator.py": 50, "7-job_processor.py": 35, "8-job.py": 46,
     "9-stock.py": 85, "100-seat.py": 95,
 }
 # Earlier lessons a script may reuse, as Holberton's main files do.

@@ -161,9 +161,9 @@ def test_rq_requeue_runs_task_8s_failures_again_each_with_two_records(
         for number in ("4153518780", "4153518781")]
 
 
-def test_the_readme_points_at_the_screenshot():
-    readme = (Path(__file__).parent.parent / "README.md").read_text()
-    assert "](tools/dashboard.png)" in readme
+def test_the_kue_page_points_at_the_screenshot():
+    page = (Path(__file__).parent.parent / "docs" / "kue.md").read_text()
+    assert "](../tools/dashboard.png)" in page
     image = Path(__file__).parent.parent / "tools" / "dashboard.png"
     assert image.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert image.stat().st_size < 100_000, "keep the screenshot small"
