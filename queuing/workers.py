@@ -9,6 +9,7 @@ goes to stderr, one line a record, keeping stdout for the task's lines.
 import functools
 import logging
 import os
+import signal
 import sys
 import threading
 from collections.abc import Callable
@@ -28,6 +29,43 @@ from queuing.scheduling import KueQueue, Promotion
 from queuing.worker import KueWorker, ThreadWorker, run_due
 
 
+class PipeWatch:
+    """A worker's stdout: a closed pipe stops the processor, not the job.
+
+    A job's print into a reader that went (``| head -1``) would fail the
+    job; here the rest goes to /dev/null and the pool is told to stop, so
+    the job ends as it would have, and the processor exits 0.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        """Watch STREAM, the worker's sys.stdout."""
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        """Write TEXT; a closed pipe only stops the processor."""
+        try:
+            return self.stream.write(text)
+        except BrokenPipeError:
+            self.reader_gone()
+            return len(text)
+
+    def flush(self) -> None:
+        """Flush; a closed pipe only stops the processor."""
+        try:
+            self.stream.flush()
+        except BrokenPipeError:
+            self.reader_gone()
+
+    def reader_gone(self) -> None:
+        """Send what is left to /dev/null, and stop the pool (warm)."""
+        os.dup2(os.open(os.devnull, os.O_WRONLY), self.stream.fileno())
+        os.kill(os.getppid(), signal.SIGTERM)
+
+    def __getattr__(self, name: str) -> Any:
+        """Answer everything else as the stream does."""
+        return getattr(self.stream, name)
+
+
 def run_pool_worker(*args: Any, **kwargs: Any) -> None:
     """Run one worker of the pool; a lost Redis ends it with one log line.
 
@@ -38,6 +76,7 @@ def run_pool_worker(*args: Any, **kwargs: Any) -> None:
     # KuePool.start_worker): one sent meanwhile is delivered now.
     signals.remember_stops()
     signals.unblock_stops()
+    sys.stdout = PipeWatch(sys.stdout)
     try:
         run_worker(*args, **kwargs)
     except redis.RedisError as error:

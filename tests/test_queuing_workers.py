@@ -1,7 +1,9 @@
 """queuing.workers: the hardened RQ worker and the in-server worker."""
 import logging
 import math
+import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -15,7 +17,8 @@ from rq.job import Job
 from rq.results import Result
 from rq.serializers import JSONSerializer
 
-from helpers import NotListening, Script, wait_until
+from helpers import (ROOT, NotListening, Script, run_script, script_env,
+                     wait_until)
 from queuing import kue, options, recovery, workers
 from queuing.events import events_key
 from queuing.worker import KueWorker
@@ -540,3 +543,29 @@ def test_a_log_line_of_an_exception_names_it():
         "rq: Worker w: found an unhandled exception, quitting... "
         "(PermissionError: NOPERM this user has no permissions to run the "
         "'xadd' command)")
+
+
+def test_a_processor_whose_reader_went_ends_its_job_then_exits_0(
+        real_redis):
+    # As ./6-job_processor.py | head -0: the reader is gone before the job.
+    read, write = os.pipe()
+    os.close(read)
+    processor = subprocess.Popen(
+        ["./6-job_processor.py"], cwd=ROOT, stdout=write,
+        stderr=subprocess.PIPE, text=True, env=script_env(real_redis))
+    os.close(write)
+    try:
+        with redis.Redis.from_url(real_redis) as connection:
+            wait_until(lambda: connection.scard(
+                "rq:workers:push_notification_code") == 1,
+                message="the processor's worker")
+        creator = run_script("6-job_creator.py", real_redis)
+        assert (creator.returncode, creator.stdout, creator.stderr) == (
+            0, "Notification job created: 1\nNotification job completed\n",
+            ""), creator
+        assert processor.wait(timeout=20) == 0
+        assert processor.stderr.read() == ""
+    finally:
+        processor.kill()
+        processor.wait()
+        processor.stderr.close()
