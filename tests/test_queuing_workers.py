@@ -569,3 +569,22 @@ def test_a_processor_whose_reader_went_ends_its_job_then_exits_0(
         processor.kill()
         processor.wait()
         processor.stderr.close()
+
+
+@pytest.mark.slow
+def test_two_ctrl_cs_during_a_job_let_it_finish_then_the_processor_exits(
+        real_redis):
+    # As the README says: a second Ctrl-C does not stop the job sooner.
+    connection = redis.Redis.from_url(real_redis)
+    processor = processor_of("sleepy", "time", "sleep", real_redis)
+    try:
+        job = kue.create_job(kue.queue_for("sleepy", connection),
+                             "time.sleep", 2)
+        wait_until(lambda: job.get_status(refresh=True) == "started",
+                   message="the job to start")
+        os.killpg(processor.process.pid, signal.SIGINT)
+        time.sleep(0.3)  # a learner's second press, not a wait for anything
+        assert processor.stop(signal.SIGINT, group=True) == (0, "", "")
+    finally:
+        processor.kill()
+    assert job.get_status(refresh=True) == "finished"
