@@ -8,6 +8,7 @@ own clients decode them to str.
 import functools
 import os
 import sys
+import urllib.parse
 
 import redis
 
@@ -15,8 +16,16 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 def redis_url() -> str:
-    """Return the server address: $REDIS_URL, or the original's default."""
-    return os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
+    """Return the server address: $REDIS_URL, or the original's default.
+
+    A database that is not a number is refused: redis-py would take db 0.
+    """
+    url = os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
+    database = urllib.parse.urlsplit(url).path.strip("/")
+    if url.startswith("redis") and database and not database.isdigit():
+        raise redis.RedisError(f"the database of REDIS_URL must be a number, "
+                               f"not {database!r}")
+    return url
 
 
 # A web server runs a thread per request; past this many at once, requests

@@ -186,3 +186,12 @@ def test_a_script_run_without_its_libraries_says_so_in_one_line(closed_url):
         r"Error: No module named '\w+': activate the venv \(source "
         r"\.venv/bin/activate\) or run pip install -r requirements\.txt\n",
         result.stderr), result.stderr
+
+
+def test_a_redis_url_whose_database_is_no_number_is_refused(monkeypatch):
+    # redis-py would quietly take database 0 for redis://host/abc.
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/abc")
+    with pytest.raises(redis.RedisError) as raised:
+        connection.redis_url()
+    assert str(raised.value) == (
+        "the database of REDIS_URL must be a number, not 'abc'")
