@@ -22,6 +22,14 @@ def queue(connection):
     return kue.queue_for(QUEUE, connection)
 
 
+def test_an_id_counter_reset_or_evicted_skips_the_ids_of_jobs_kept(
+        connection, queue):
+    kept = [kue.create_job(queue, FUNCTION, DATA) for _ in range(2)]
+    connection.delete(kue.JOB_IDS_KEY)
+    assert [job.id for job in kept] == ["1", "2"]
+    assert kue.new_job_id(connection) == "3"
+
+
 def test_job_ids_increase_like_kues(connection):
     assert [kue.new_job_id(connection) for _ in range(3)] == ["1", "2", "3"]
 
