@@ -417,11 +417,15 @@ def redis_binaries(folder: Path) -> list[str]:
     candidates += [Path(which)] if which else []
     candidates += [Path("/usr/bin/redis-server"),
                    Path("/usr/local/bin/redis-server")]
+    seen = set()
     for candidate in candidates:
         if candidate.is_file() and os.access(candidate, os.X_OK):
-            real = str(candidate.resolve())
-            if real not in found:
-                found.append(real)
+            # Run it by its own name: Debian's redis-server is a link to
+            # redis-check-rdb, which serves only when called redis-server.
+            real = candidate.resolve()
+            if real not in seen:
+                seen.add(real)
+                found.append(str(candidate))
     return found
 
 
