@@ -38,8 +38,9 @@ class PipeWatch:
     """
 
     def __init__(self, stream: Any) -> None:
-        """Watch STREAM, the worker's sys.stdout."""
+        """Watch STREAM, the sys.stdout of a worker the pool forked."""
         self.stream = stream
+        self.pool_pid = os.getppid()
 
     def write(self, text: str) -> int:
         """Write TEXT; a closed pipe only stops the processor."""
@@ -59,7 +60,8 @@ class PipeWatch:
     def reader_gone(self) -> None:
         """Send what is left to /dev/null, and stop the pool (warm)."""
         os.dup2(os.open(os.devnull, os.O_WRONLY), self.stream.fileno())
-        os.kill(os.getppid(), signal.SIGTERM)
+        if os.getppid() == self.pool_pid:  # not whoever adopted an orphan
+            os.kill(self.pool_pid, signal.SIGTERM)
 
     def __getattr__(self, name: str) -> Any:
         """Answer everything else as the stream does."""
