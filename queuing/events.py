@@ -6,7 +6,6 @@ events to the stream ``kue:events:QUEUE``, and the creator reads it: a
 stream keeps its entries, so no event is missed, even for a job that
 ended before the creator looked, and each is read once, in order.
 """
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator

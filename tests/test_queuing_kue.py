@@ -1,5 +1,4 @@
 """queuing.kue: Kue's increasing ids and job events, on RQ."""
-import threading
 
 import pytest
 import redis
