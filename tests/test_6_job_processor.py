@@ -2,6 +2,8 @@
 import importlib
 import signal
 import subprocess
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import redis
@@ -27,25 +29,44 @@ def test_process_notification_sends_the_jobs_data(capsys):
     assert capsys.readouterr().out == LINE
 
 
-@pytest.fixture
-def running(real_redis):
-    """Start 6-job_processor.py and wait until its worker listens."""
-    script = Script("6-job_processor.py", real_redis)
-    with redis.Redis.from_url(real_redis) as client:
-        wait_until(lambda: client.scard(
-            "rq:workers:push_notification_code") == 1,
-            message="the worker of 6-job_processor.py")
-    yield script
-    script.kill()
+# How a learner stops a processor.
+STOPS = {
+    "Ctrl-C in the terminal": (signal.SIGINT, True),
+    "kill PID": (signal.SIGTERM, False),
+    "kill -TERM -PGID": (signal.SIGTERM, True),
+}
+WORKERS_KEY = "rq:workers:push_notification_code"
 
 
-@pytest.mark.parametrize("signal_number, group", [
-    (signal.SIGINT, True),    # Ctrl-C in the terminal
-    (signal.SIGTERM, False),  # kill PID
-    (signal.SIGTERM, True),   # kill -TERM -PGID
-])
-def test_an_idle_processor_stops_cleanly(running, signal_number, group):
-    assert running.stop(signal_number, group=group, timeout=15) == (0, "", "")
+@pytest.fixture(scope="module")
+def stopped(real_redis_url: str) -> Iterator[dict[str, tuple]]:
+    """Start one idle processor per way of stopping it; stop them at once.
+
+    Return how each ended (status, stdout, stderr). A processor ends when
+    its pool next looks at its workers (RQ's WorkerPool sleeps a second
+    between looks): stopped together, the three wait for that once.
+    """
+    with redis.Redis.from_url(real_redis_url) as client:
+        client.flushdb()
+        scripts = {way: Script("6-job_processor.py", real_redis_url)
+                   for way in STOPS}
+        try:
+            wait_until(lambda: client.scard(WORKERS_KEY) == len(STOPS),
+                       message="the worker of each 6-job_processor.py")
+            with ThreadPoolExecutor(max_workers=len(STOPS)) as pool:
+                ends = {way: pool.submit(scripts[way].stop, number,
+                                         group=group, timeout=15)
+                        for way, (number, group) in STOPS.items()}
+            yield {way: end.result() for way, end in ends.items()}
+        finally:
+            for script in scripts.values():
+                script.kill()
+            client.flushdb()
+
+
+@pytest.mark.parametrize("way", list(STOPS))
+def test_an_idle_processor_stops_cleanly(stopped, way):
+    assert stopped[way] == (0, "", ""), f"{way}: {stopped[way]}"
 
 
 def test_a_plain_rq_worker_writing_to_a_pipe_prints_the_line(real_redis):
