@@ -7,25 +7,69 @@ own clients decode them to str.
 """
 import functools
 import os
+import socket
 import sys
 import urllib.parse
 
 import redis
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+# How long the plain-text look at a rediss:// server may take, in seconds.
+PROBE_TIMEOUT = 2
 
 
 def redis_url() -> str:
     """Return the server address: $REDIS_URL, or the original's default.
 
-    A database that is not a number is refused: redis-py would take db 0.
+    Mistakes that redis-py would take quietly, or report unclearly, are
+    refused in plain words: a database that is not a number (redis-py
+    would take db 0), and rediss:// to a server that does not speak TLS.
     """
     url = os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
-    database = urllib.parse.urlsplit(url).path.strip("/")
+    parts = urllib.parse.urlsplit(url)
+    database = parts.path.strip("/")
     if url.startswith("redis") and database and not database.isdigit():
         raise redis.RedisError(f"the database of REDIS_URL must be a number, "
                                f"not {database!r}")
+    if parts.scheme == "rediss":
+        refuse_a_server_without_tls(parts)
     return url
+
+
+def refuse_a_server_without_tls(parts: urllib.parse.SplitResult) -> None:
+    """Raise RedisError if the rediss:// address PARTS answers in plain text.
+
+    A plain Redis never answers the TLS handshake (it waits for the end of
+    a command line), so redis-py would wait for its timeout and then say
+    only "Timeout connecting to server". The price: one more connection
+    per process, which a TLS server logs as a failed handshake.
+    """
+    try:
+        host, port = parts.hostname or "localhost", parts.port or 6379
+    except ValueError:
+        return  # no port number: redis-py says so
+    if answers_in_plain_text(host, port):
+        address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        raise redis.RedisError(f"{address} does not speak TLS: try redis:// "
+                               "instead of rediss:// in REDIS_URL")
+
+
+@functools.cache
+def answers_in_plain_text(host: str, port: int) -> bool:
+    """Tell whether HOST:PORT answers a plain-text PING as Redis does.
+
+    A TLS server takes the PING for a broken handshake and hangs up, and
+    anything in doubt (no answer, no server) is left to redis-py to report.
+    """
+    try:
+        with socket.create_connection((host, port),
+                                      timeout=PROBE_TIMEOUT) as sock:
+            sock.sendall(b"PING\r\n")
+            first = sock.recv(1)
+    except OSError:
+        return False
+    # +PONG, or an error such as -NOAUTH: Redis's reply, in plain text.
+    return first in (b"+", b"-")
 
 
 # A web server runs a thread per request; past this many at once, requests

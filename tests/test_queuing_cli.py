@@ -5,16 +5,21 @@ stderr share one pipe, against a real Redis.
 """
 import re
 import shlex
+import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import click
 import pytest
 import redis
 
 from helpers import (ON_THE_CHANNEL, ROOT, Script, free_port, http_get,
-                     script_env, wait_until)
+                     redis_server_binaries, run_script, script_env,
+                     start_redis_server, stop_redis_server, wait_until)
 from queuing import cli, connection
 
 PROGRAMS = {
@@ -195,3 +200,66 @@ def test_a_redis_url_whose_database_is_no_number_is_refused(monkeypatch):
         connection.redis_url()
     assert str(raised.value) == (
         "the database of REDIS_URL must be a number, not 'abc'")
+
+
+NOT_CONNECTED = "Redis client not connected to the server: "
+CONNECTED_1_REDIS_OP = ("Redis client connected to the server\nNone\n"
+                        "Reply: OK\n100\n")
+
+
+def with_tls(url: str) -> str:
+    """Return URL with rediss:// (Redis over TLS) instead of redis://."""
+    return url.replace("redis://", "rediss://", 1)
+
+
+@pytest.mark.parametrize("script, out, err", [
+    # A lesson's connect(), a job script's, a web server's connection.client().
+    ("1-redis_op.py", NOT_CONNECTED + "{line}\n", ""),
+    ("6-job_creator.py", NOT_CONNECTED + "{line}\n", ""),
+    ("9-stock.py", "", "Redis error: {line}\n"),
+])
+def test_rediss_to_a_server_without_tls_says_so_in_one_line(
+        real_redis, script, out, err):
+    # Without the check, the TLS handshake waits for an answer that a plain
+    # Redis never sends, and redis-py's line says "Timeout connecting".
+    parts = urlsplit(real_redis)
+    line = (f"{parts.hostname}:{parts.port} does not speak TLS: try "
+            "redis:// instead of rediss:// in REDIS_URL")
+    result = run_script(script, with_tls(real_redis), PORT=str(free_port()))
+    assert (result.returncode, result.stdout, result.stderr) == (
+        1, out.format(line=line), err.format(line=line))
+
+
+@pytest.fixture
+def tls_redis(tmp_path: Path) -> Iterator[str]:
+    """Yield the rediss:// URL of a redis-server of this test's own."""
+    openssl = shutil.which("openssl")
+    if not openssl:
+        pytest.skip("no openssl to make the TLS server's certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run([openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext",
+                    "subjectAltName=IP:127.0.0.1", "-keyout", str(key),
+                    "-out", str(cert)], check=True, capture_output=True,
+                   timeout=20)
+    tls_port = free_port()
+    options = ["--tls-port", str(tls_port), "--tls-cert-file", str(cert),
+               "--tls-key-file", str(key), "--tls-ca-cert-file", str(cert),
+               "--tls-auth-clients", "no"]
+    for binary in redis_server_binaries():
+        try:
+            process, _ = start_redis_server(tmp_path, *options,
+                                            binary=binary)
+        except RuntimeError:  # a build without TLS refuses the options
+            continue
+        yield f"rediss://127.0.0.1:{tls_port}/0?ssl_ca_certs={cert}"
+        stop_redis_server(process)
+        return
+    pytest.skip("no redis-server built with TLS")
+
+
+def test_rediss_to_a_tls_server_connects(tls_redis):
+    result = run_script("1-redis_op.py", tls_redis)
+    assert (result.returncode, result.stdout, result.stderr) == (
+        0, CONNECTED_1_REDIS_OP, "")
