@@ -22,11 +22,14 @@ def redis_url() -> str:
     """Return the server address: $REDIS_URL, or the original's default.
 
     Mistakes that redis-py would take quietly, or report unclearly, are
-    refused in plain words: a database that is not a number (redis-py
-    would take db 0), and rediss:// to a server that does not speak TLS.
+    refused in plain words: a password cut short by a '/', '?' or '#', a
+    database that is not a number (redis-py would take db 0), and rediss://
+    to a server that does not speak TLS.
     """
     url = os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
     parts = urllib.parse.urlsplit(url)
+    if url.startswith(("redis://", "rediss://")):
+        refuse_a_password_cut_short(url, parts)
     database = parts.path.strip("/")
     if url.startswith("redis") and database and not database.isdigit():
         raise redis.RedisError(f"the database of REDIS_URL must be a number, "
@@ -34,6 +37,25 @@ def redis_url() -> str:
     if parts.scheme == "rediss":
         refuse_a_server_without_tls(parts)
     return url
+
+
+def refuse_a_password_cut_short(
+        url: str, parts: urllib.parse.SplitResult) -> None:
+    """Raise RedisError if a '/', '?' or '#' in URL's password cut it short.
+
+    The address ends at the first of them, so the rest of the password and
+    the host would be read as the database, a query or a fragment, where an
+    '@' has no place. An '@' in the password itself is fine: the last '@'
+    ends it.
+    """
+    names = urllib.parse.parse_qs(parts.query, keep_blank_values=True)
+    if not any("@" in text for text in [parts.path, parts.fragment, *names]):
+        return
+    mark = url[len(f"{parts.scheme}://{parts.netloc}")]
+    part = "password" if ":" in parts.netloc else "user name"
+    raise redis.RedisError(
+        f"a {mark!r} in the {part} of REDIS_URL must be percent-encoded, as "
+        f"{urllib.parse.quote(mark, safe='')}")
 
 
 def refuse_a_server_without_tls(parts: urllib.parse.SplitResult) -> None:

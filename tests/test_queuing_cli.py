@@ -19,7 +19,8 @@ import redis
 
 from helpers import (ON_THE_CHANNEL, ROOT, Script, free_port, http_get,
                      redis_server_binaries, run_script, script_env,
-                     start_redis_server, stop_redis_server, wait_until)
+                     start_redis_server, stop_redis_server, unavailable,
+                     wait_until)
 from queuing import cli, connection
 
 PROGRAMS = {
@@ -263,3 +264,70 @@ def test_rediss_to_a_tls_server_connects(tls_redis):
     result = run_script("1-redis_op.py", tls_redis)
     assert (result.returncode, result.stdout, result.stderr) == (
         0, CONNECTED_1_REDIS_OP, "")
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[str]:
+    """Yield the URL of a redis-server of this test's own, to lock."""
+    if not redis_server_binaries():
+        unavailable("no redis-server found (PATH, the venv, /usr/bin)")
+    process, url = start_redis_server(tmp_path)
+    yield url
+    stop_redis_server(process)
+
+
+@pytest.mark.parametrize("password, written", [
+    ("p@ss", "p@ss"),  # the last '@' ends the password: redis-py finds it
+    ("p@ss", "p%40ss"),
+    ("p/s#s?", "p%2Fs%23s%3F"),
+])
+def test_a_password_works_as_written(own_redis, password, written):
+    with redis.Redis.from_url(own_redis) as client:
+        client.config_set("requirepass", password)
+    url = own_redis.replace("redis://", f"redis://:{written}@", 1)
+    result = run_script("1-redis_op.py", url)
+    assert (result.returncode, result.stdout, result.stderr) == (
+        0, CONNECTED_1_REDIS_OP, "")
+
+
+@pytest.mark.parametrize("url, line", [
+    ("redis://:p/ss@127.0.0.1:6379/0",
+     "a '/' in the password of REDIS_URL must be percent-encoded, as %2F"),
+    ("redis://:p/ss@127.0.0.1:6379",
+     "a '/' in the password of REDIS_URL must be percent-encoded, as %2F"),
+    ("redis://default:p#ss@127.0.0.1:6379/0",
+     "a '#' in the password of REDIS_URL must be percent-encoded, as %23"),
+    ("rediss://:12?ss@127.0.0.1:6379/0",
+     "a '?' in the password of REDIS_URL must be percent-encoded, as %3F"),
+    ("redis://:p@s/s@127.0.0.1:6379/0",
+     "a '/' in the password of REDIS_URL must be percent-encoded, as %2F"),
+    ("redis://us/er:pw@127.0.0.1:6379/0",
+     "a '/' in the user name of REDIS_URL must be percent-encoded, as %2F"),
+])
+def test_a_password_that_ends_the_address_early_is_refused(
+        monkeypatch, url, line):
+    # urllib ends the address at the first '/', '?' or '#': the rest of the
+    # password and the host would be taken for the database, the port...
+    monkeypatch.setenv("REDIS_URL", url)
+    with pytest.raises(redis.RedisError) as raised:
+        connection.redis_url()
+    assert str(raised.value) == line
+
+
+@pytest.mark.parametrize("url", [
+    "redis://127.0.0.1:6379/0?client_name=me@example",
+    "redis://:p%2Fss@127.0.0.1:6379/0",
+    "unix:///tmp/redis.sock?db=1",
+])
+def test_an_at_sign_that_belongs_where_it_is_is_left_alone(
+        monkeypatch, url):
+    monkeypatch.setenv("REDIS_URL", url)
+    assert connection.redis_url() == url
+
+
+def test_a_script_says_which_character_to_percent_encode(closed_url):
+    port = urlsplit(closed_url).port
+    result = run_script("1-redis_op.py", f"redis://:p/ss@127.0.0.1:{port}/0")
+    assert (result.returncode, result.stdout, result.stderr) == (
+        1, NOT_CONNECTED + "a '/' in the password of REDIS_URL must be "
+        "percent-encoded, as %2F\n", "")
