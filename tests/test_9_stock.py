@@ -140,7 +140,7 @@ SERVERS = {
 }
 
 
-def serve(kind: str, redis_url: str) -> tuple[str, Script]:
+def start_server(kind: str, redis_url: str) -> tuple[str, Script]:
     """Serve the app as SERVERS[KIND] does on a free port; return its URL."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -163,7 +163,7 @@ def started(real_redis_url, request):
     shutdown of gunicorn and granian is theirs (granian's can hang when
     stopped under load).
     """
-    url, script = serve(request.param, real_redis_url)
+    url, script = start_server(request.param, real_redis_url)
     yield url, script
     script.kill()
 
@@ -203,7 +203,7 @@ def test_concurrent_reservations_confirm_exactly_the_stock(
 
 
 def test_ctrl_c_stops_the_script_cleanly(real_redis):
-    url, script = serve("script", real_redis)
+    url, script = start_server("script", real_redis)
     try:
         assert http_get(url + "/reserve_product/1")[2] == (
             b'{"status":"Reservation confirmed","itemId":1}')
