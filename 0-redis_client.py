@@ -3,7 +3,8 @@
 
 The Node original, 0-redis_client.js, called redis.createClient() and logged
 from the client's 'connect' and 'error' events. redis-py connects lazily, so
-here a PING proves the connection. The later scripts reuse connect().
+here a PING proves the connection (tried again if Redis dropped it at
+once). The later scripts reuse connect().
 """
 from queuing import cli  # first, for a quiet Ctrl-C
 
@@ -11,7 +12,7 @@ import sys
 
 import redis
 
-from queuing.connection import redis_url
+from queuing.connection import ping, redis_url
 
 
 def connect(url: str | None = None, decode_responses: bool = True,
@@ -26,7 +27,7 @@ def connect(url: str | None = None, decode_responses: bool = True,
     try:
         client = redis.Redis.from_url(url or redis_url(),
                                       decode_responses=decode_responses)
-        client.ping()
+        ping(client)
     except (redis.RedisError, ValueError) as error:
         print(f"Redis client not connected to the server: {error}")
         sys.exit(1)

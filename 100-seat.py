@@ -137,7 +137,9 @@ def create_app(connection: redis.Redis | None = None) -> Flask:
     def reserve() -> Response:
         """Queue a seat reservation while reservations are open."""
         try:
-            if not reservation_enabled(connection):
+            # A read may be sent again if the connection dropped; the job
+            # is created once whatever happens (see kue.create_job).
+            if not kue.retried(reservation_enabled, connection):
                 return json_response({"status": "Reservation are blocked"})
             jobs.create(reserve_a_seat, {})
         except redis.RedisError as error:

@@ -112,6 +112,20 @@ def client(decode_responses: bool = True) -> redis.Redis:
     return redis.Redis(connection_pool=pool)
 
 
+def ping(client: redis.Redis, tries: int = 3) -> None:
+    """PING CLIENT's server; a new connection it drops at once is retried.
+
+    Redis refusing the connection (not running) fails at once.
+    """
+    for tries_left in range(tries - 1, -1, -1):
+        try:
+            client.ping()
+            return
+        except redis.ConnectionError:
+            if not tries_left:
+                raise
+
+
 @functools.cache
 def default_client() -> redis.Redis:
     """Return one shared client for $REDIS_URL that decodes replies to str.

@@ -8,8 +8,9 @@ ended before the creator looked, and each is read once, in order.
 """
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator
-from typing import NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import redis
 from rq.exceptions import NoSuchJobError
@@ -25,6 +26,20 @@ RECONNECT_WINDOW = 10.0
 WATCHER_BLOCK = 250
 ENDS = ("complete", "failed")
 FAILED_ATTEMPT = "failed attempt"
+# KEYS: the stream, the job's hash. ARGV: job id, event, value, a write id,
+# the entries kept. A write retried after its reply was lost is not added
+# twice: the job's hash remembers the last write id it took.
+RECORD_SCRIPT = """
+local is_hash = redis.call('TYPE', KEYS[2]).ok == 'hash'
+if is_hash then
+    if redis.call('HGET', KEYS[2], 'kue_event') == ARGV[4] then return 0 end
+    redis.call('HSET', KEYS[2], 'kue_event', ARGV[4])
+end
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[5], '*',
+           'job', ARGV[1], 'event', ARGV[2], 'value', ARGV[3])
+return 1
+"""
+T = TypeVar("T")
 
 
 def events_key(queue_name: str) -> str:
@@ -49,34 +64,66 @@ def failed_attempt(event: JobEvent) -> tuple[int, str]:
     return int(attempt), message
 
 
+def retried(call: Callable[..., T], *args: Any,
+            landed: Callable[[], bool] | None = None, **kwargs: Any) -> T:
+    """Return CALL(ARGS, KWARGS), calling again while Redis is lost.
+
+    CALL must be safe to repeat, or LANDED must tell, once Redis answers
+    again, whether the last call took effect (its reply was lost): then
+    None is returned. Gives up after RECONNECT_WINDOW seconds.
+    """
+    give_up = time.monotonic() + RECONNECT_WINDOW
+    pause = 0.01
+    while True:
+        try:
+            return call(*args, **kwargs)
+        except (redis.ConnectionError, redis.TimeoutError):
+            if time.monotonic() > give_up:
+                raise
+        time.sleep(pause)  # then try again: Redis may be restarting
+        pause = min(pause * 2, 0.5)
+        if landed is not None and retried(landed):
+            return None
+
+
 def record_event(connection: redis.Redis, queue_name: str, job_id: str,
-                 event: str, value: object = "") -> None:
-    """Append EVENT (with VALUE) of job JOB_ID to QUEUE_NAME's stream."""
-    connection.xadd(events_key(queue_name),
-                    {"job": job_id, "event": event, "value": str(value)},
-                    maxlen=EVENTS_KEPT, approximate=True)
+                 event: str, value: object = "",
+                 write_id: str | None = None) -> None:
+    """Append EVENT (with VALUE) of job JOB_ID to QUEUE_NAME's stream.
+
+    WRITE_ID names this write: the same write retried is added once.
+    """
+    connection.eval(RECORD_SCRIPT, 2, events_key(queue_name),
+                    Job.key_for(job_id), job_id, event, str(value),
+                    write_id or uuid.uuid4().hex, EVENTS_KEPT)
 
 
-def emit(job: Job, event: str, value: object = "",
-         connection: redis.Redis | None = None) -> None:
-    """Append EVENT (with VALUE) for JOB to its queue's stream."""
-    record_event(connection or job.connection, job.origin, job.id, event,
-                 value)
+def emit(job: Job, event: str, value: object = "") -> None:
+    """Append EVENT (with VALUE) for JOB to its queue's stream, once."""
+    retried(record_event, job.connection, job.origin, job.id, event, value,
+            uuid.uuid4().hex)
 
 
 def report_progress(job: Job, completed: int, total: int) -> None:
     """Record JOB's progress as an integer percentage, like Kue's progress."""
     percentage = min(100, completed * 100 // total)
     job.meta["progress"] = percentage
-    with job.connection.pipeline(transaction=False) as pipeline:
-        pipeline.hset(job.key, "meta", job.serializer.dumps(job.meta))
-        emit(job, "progress", percentage, pipeline)
-        pipeline.execute()
+    write_id = uuid.uuid4().hex
+
+    def write() -> None:
+        """Store the percentage and record the event, on one round trip."""
+        with job.connection.pipeline(transaction=False) as pipeline:
+            pipeline.hset(job.key, "meta", job.serializer.dumps(job.meta))
+            record_event(pipeline, job.origin, job.id, "progress",
+                         percentage, write_id)
+            pipeline.execute()
+
+    retried(write)
 
 
 def last_event_id(connection: redis.Redis, queue_name: str) -> str:
     """Return the id of QUEUE_NAME's newest event, or "0-0": read after it."""
-    newest = connection.xrevrange(events_key(queue_name), count=1)
+    newest = retried(connection.xrevrange, events_key(queue_name), count=1)
     return _text(newest[0][0]) if newest else "0-0"
 
 

@@ -24,7 +24,8 @@ from queuing import connection as connection_module, scheduling
 from queuing.events import (ENDS, FAILED_ATTEMPT, WATCHER_BLOCK,  # noqa: F401
                             JobEvent, emit, failed_attempt,
                             follow_in_background, job_events, last_event_id,
-                            read_events, record_event, report_progress)
+                            read_events, record_event, report_progress,
+                            retried)
 from queuing.options import PRIORITIES, check_options
 
 JOB_IDS_KEY = "kue:ids"
@@ -47,9 +48,12 @@ def queue_for(queue_name: str, connection: redis.Redis) -> Queue:
 
 
 def new_job_id(connection: redis.Redis) -> str:
-    """Return the next job id, 1, 2, 3... across runs, never one in use."""
-    return str(connection.eval(NEW_ID_SCRIPT, 1, JOB_IDS_KEY,
-                               Job.redis_job_namespace_prefix))
+    """Return the next job id, 1, 2, 3... across runs, never one in use.
+
+    A reply lost to a dropped connection costs an id: the next is taken.
+    """
+    return str(retried(connection.eval, NEW_ID_SCRIPT, 1, JOB_IDS_KEY,
+                       Job.redis_job_namespace_prefix))
 
 
 def error_message(error: BaseException) -> str:
@@ -137,18 +141,27 @@ def create_job(queue: Queue, function: str | Callable, data: dict,
         function = function_path(function)
     job_id = job_id or new_job_id(queue.connection)
     rq_options = {"job_id": job_id, **checked.rq_options(), **CALLBACKS}
-    with queue.connection.pipeline() as pipeline:
-        pipeline.multi()  # RQ's enqueue would, after the priority's HSET
-        scheduling.set_priority(queue, job_id, PRIORITIES[checked.priority],
-                                pipeline)
-        if checked.start_in():
-            job = queue.enqueue_in(checked.start_in(), function, data,
-                                   pipeline=pipeline, **rq_options)
-        else:
-            job = queue.enqueue(function, data, pipeline=pipeline,
-                                **rq_options)
-        pipeline.execute()
-    return job
+    jobs: list[Job] = []
+
+    def write() -> None:
+        """Store and queue the job in one transaction: all of it, or none."""
+        with queue.connection.pipeline() as pipeline:
+            pipeline.multi()  # RQ's enqueue would, after the priority's HSET
+            scheduling.set_priority(queue, job_id,
+                                    PRIORITIES[checked.priority], pipeline)
+            if checked.start_in():
+                jobs.append(queue.enqueue_in(
+                    checked.start_in(), function, data, pipeline=pipeline,
+                    **rq_options))
+            else:
+                jobs.append(queue.enqueue(function, data, pipeline=pipeline,
+                                          **rq_options))
+            pipeline.execute()
+
+    # Written again only if Redis did not store it (its reply was lost).
+    retried(write, landed=lambda: bool(
+        queue.connection.exists(Job.key_for(job_id))))
+    return jobs[-1]
 
 
 class JobWatcher:

@@ -9,9 +9,12 @@ cleanly on Ctrl-C or SIGTERM at any moment (queuing.signals).
 """
 import json
 import threading
+import time
 from typing import Any
 
 import redis
+from redis.backoff import ExponentialWithJitterBackoff, NoBackoff
+from redis.retry import Retry
 from rq import Queue, SimpleWorker
 from rq.exceptions import StopRequested
 from rq.job import Job
@@ -28,6 +31,14 @@ KUE_CALLBACKS = frozenset(callback.name for callback in kue.CALLBACKS.values())
 CALLBACK_FIELDS = ("success_callback_name", "failure_callback_name",
                    "stopped_callback_name")
 WORKER_TTL = 20
+# A worker's commands are sent again on a new connection when the old one
+# dropped, for about 8 s: its writes, and its jobs' (events, seats), are
+# safe to repeat, so a lost reply neither fails a job nor doubles a write.
+RECONNECTING = Retry(ExponentialWithJitterBackoff(base=0.01, cap=0.5), 20,
+                     supported_errors=(redis.ConnectionError,))
+# RQ's transaction that ends a job is not safe to repeat: it is sent once,
+# and sent again only if Redis shows that it did not run.
+SENT_ONCE = Retry(NoBackoff(), 0)
 HEARTBEAT_EVERY = 1.0
 # Seconds a worker waits for a job before it looks whether to stop.
 WAIT_SLICE = 1
@@ -57,9 +68,13 @@ class KueWorker(SimpleWorker):
     torn_down = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        """Make the worker; its key outlives it by a minute, not RQ's seven."""
+        """Make the worker; its key outlives it by a minute, not RQ's seven.
+
+        Its connection (its own) reconnects and sends again (RECONNECTING).
+        """
         kwargs.setdefault("worker_ttl", WORKER_TTL)
         super().__init__(*args, **kwargs)
+        self.connection.set_retry(RECONNECTING)
 
     def work(self, *args: Any, **kwargs: Any) -> bool:
         """Work as RQ does; RQ's scheduler runs in the pool's loop instead."""
@@ -141,19 +156,52 @@ class KueWorker(SimpleWorker):
         self.handle_job_failure(job, queue, exc_string=reason)
         queue.intermediate_queue.remove(job.id)
 
+    def handle_job_success(self, job: Job, queue: Queue, *args: Any,
+                           **kwargs: Any) -> None:
+        """Save JOB's success as RQ does, once (see end_once)."""
+        self.end_once(job, False, super().handle_job_success, job, queue,
+                      *args, **kwargs)
+
     def handle_job_failure(self, job: Job, queue: Queue, *args: Any,
                            **kwargs: Any) -> None:
-        """Fail JOB as RQ does; end the worker if Redis lost the failure.
+        """Save JOB's failure (or next try) as RQ does, once (end_once)."""
+        # RQ logs a failure it could not save, and goes on: Redis is asked.
+        self.end_once(job, True, super().handle_job_failure, job, queue,
+                      *args, **kwargs)
 
-        RQ logs a failure it could not save and goes on, leaving the job
-        started for ever; a worker that ends has its job recovered.
+    def end_once(self, job: Job, quiet: bool, end: Any, *args: Any,
+                 **kwargs: Any) -> None:
+        """Run RQ's END of JOB until Redis holds it, and never twice.
+
+        RQ's transaction is sent once; after a dropped connection (or always,
+        if END is QUIET about it) Redis is asked whether the job's status is
+        the one END wrote, until it is or the worker must stop. RQ would
+        leave the job started for ever, or fail a job that ran.
         """
-        super().handle_job_failure(job, queue, *args, **kwargs)
-        saved = self.connection.hget(job.key, "status")
-        if saved is not None and saved.decode() != job.get_status(
-                refresh=False):
-            raise redis.ConnectionError(
-                f"Redis lost the failure of job {job.id}")
+        while True:
+            self.connection.set_retry(SENT_ONCE)
+            try:
+                end(*args, **kwargs)
+            except redis.ConnectionError as error:
+                lost = error  # its reply, or the whole transaction
+            else:
+                lost = None
+            finally:
+                self.connection.set_retry(RECONNECTING)
+            if lost is None and not quiet:
+                return
+            try:
+                saved = self.connection.hget(job.key, "status")
+            except redis.ConnectionError as error:
+                lost = error
+            else:
+                if saved is None or saved.decode() == job.get_status(
+                        refresh=False):
+                    return  # it ran, even if its reply was lost
+            if self.stop_wanted():
+                raise lost or redis.ConnectionError(
+                    f"Redis lost the end of job {job.id}")
+            time.sleep(0.1)  # then ask again: Redis may be restarting
 
     def handle_payload(self, message: dict) -> None:
         """Act on an RQ command as RQ does; log any other message, once."""
@@ -214,7 +262,12 @@ class KueWorker(SimpleWorker):
             super().teardown()
 
     def _install_signal_handlers(self) -> None:
-        """Install RQ's handlers, then honour a stop that came before them."""
+        """Install RQ's handlers, then honour a stop that came before them.
+
+        A worker in a thread (ThreadWorker) leaves signals to its server.
+        """
+        if threading.current_thread() is not threading.main_thread():
+            return
         super()._install_signal_handlers()
         if signals.early_stop_requested:
             self._stop_requested = True
@@ -252,6 +305,3 @@ class ThreadWorker(KueWorker):
     def between_waits(self) -> None:
         """Run the upkeep tasks that are due."""
         run_due(self.upkeep)
-
-    def _install_signal_handlers(self) -> None:
-        """Leave signals to the server."""

@@ -228,23 +228,29 @@ class BackgroundWorker:
                 self.thread = threading.Thread(target=self.work, daemon=True)
                 self.thread.start()
 
+    def own_queue(self) -> KueQueue:
+        """Return the queue on a connection of its own.
+
+        RQ's worker raises its socket timeout, which the web server's
+        requests must not wait out; the upkeep's writes are sent once.
+        """
+        connection_class, pool_class, pool_kwargs = parse_connection(
+            self.queue.connection)
+        return KueQueue(self.queue.name, serializer=JSONSerializer,
+                        connection=connection_class(
+                            connection_pool=redis.ConnectionPool(
+                                connection_class=pool_class, **pool_kwargs)))
+
     def work(self) -> None:
         """Run a worker until close(); after a lost Redis, start another."""
         level = setup_logging()
-        # A connection of the worker's own: RQ's worker raises its socket
-        # timeout, which the web server's requests must not wait out.
-        connection_class, pool_class, pool_kwargs = parse_connection(
-            self.queue.connection)
-        queue = KueQueue(self.queue.name, serializer=JSONSerializer,
-                         connection=connection_class(
-                             connection_pool=redis.ConnectionPool(
-                                 connection_class=pool_class, **pool_kwargs)))
-        recovery = Recovery(queue)
-        promotion = Promotion(queue, level)
+        recovery = Recovery(self.own_queue())
+        promotion = Promotion(self.own_queue(), level)
         while not self.stopping.is_set():
             worker = None
             try:
                 # Built inside the try: RQ's worker talks to Redis at once.
+                queue = self.own_queue()
                 worker = ThreadWorker([queue], connection=queue.connection,
                                       serializer=JSONSerializer)
                 worker.stopping = self.stopping

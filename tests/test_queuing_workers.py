@@ -363,22 +363,27 @@ def test_a_failed_job_keeps_its_error_in_rqs_result(connection):
     assert 0 < connection.ttl(f"rq:results:{job.id}") <= options.FAILED_KEPT
 
 
-def lose_first_transaction(monkeypatch, key_prefix: str) -> list:
-    """Fail the first transaction that writes a key of KEY_PREFIX, once.
+def lose_first_transaction(monkeypatch, key_prefix: str,
+                           ran: bool = False) -> list:
+    """Lose the first transaction that writes a key of KEY_PREFIX, once.
 
-    As a Redis blip would: the transaction is dropped and the worker gets
-    a ConnectionError. Returns the list the lost transaction goes into.
+    As a dropped connection would: the worker gets a ConnectionError, and
+    the transaction never ran, or (RAN) it ran and only its reply was lost.
+    Returns the list the lost transaction goes into.
     """
     execute = redis.client.Pipeline.execute
     lost = []
 
     def lose_once(pipeline, *args, **kwargs):
-        """Drop this transaction if it is the first one to write there."""
+        """Lose this transaction if it is the first one to write there."""
         if not lost and any(
                 str(arg).startswith(key_prefix)
                 for command, _ in pipeline.command_stack for arg in command):
             lost.append(pipeline.command_stack)
-            pipeline.reset()
+            if ran:
+                execute(pipeline, *args, **kwargs)
+            else:
+                pipeline.reset()
             raise redis.ConnectionError("Connection reset by peer")
         return execute(pipeline, *args, **kwargs)
 
@@ -403,28 +408,46 @@ def note_commands(monkeypatch) -> list[tuple]:
     return sent
 
 
-def test_a_failure_that_redis_lost_ends_the_worker_and_the_job_reruns(
-        connection, monkeypatch):
+@pytest.mark.parametrize("ran", [False, True],
+                         ids=["transaction dropped", "reply lost"])
+@pytest.mark.parametrize("end, prefix", [
+    ("failed", "rq:failed:"), ("complete", "rq:finished:")])
+def test_a_job_s_end_lost_to_a_dropped_connection_is_written_once(
+        connection, monkeypatch, end, prefix, ran):
     queue = kue.queue_for("push_notification_code", connection)
-    job = kue.create_job(queue, FUNCTION, {"phoneNumber": "4153518743"})
+    data = {"phoneNumber": "4153518743"} if end == "failed" else DATA
+    job = kue.create_job(queue, FUNCTION, data)
     after = kue.create_job(queue, FUNCTION, DATA)
-    lost = lose_first_transaction(monkeypatch, "rq:failed:")
-    worker = BurstWorker([queue], connection=connection,
-                         serializer=JSONSerializer)
-    worker.work(burst=True)
-    assert lost, "the failure's transaction was never sent"
-    # RQ logged the lost failure and would have gone on to the next job,
-    # the failed one left started in the registry of a live worker. The
-    # worker ended instead, and recovery runs the job again.
-    assert not connection.sismember("rq:workers", worker.key)
-    assert after.get_status(refresh=True) == "queued"
-    recovery.Recovery(queue).run()
+    since = kue.last_event_id(connection, queue.name)
+    lost = lose_first_transaction(monkeypatch, prefix, ran)
     burst(connection)
+    assert lost, "the end's transaction was never sent"
+    # RQ would have logged the lost end and left the job started for ever,
+    # or failed a job that ran. Its end is in Redis once, and the worker
+    # went on to the next job.
+    status = "failed" if end == "failed" else "finished"
+    assert job.get_status(refresh=True) == status
+    assert [result.type for result in job.results()] == [
+        Result.Type.FAILED if end == "failed" else Result.Type.SUCCESSFUL]
+    assert [event.event for event in kue.job_events(
+        connection, queue.name, [job.id], since, block=10)
+        if event.event != "progress"] == [end]
     assert after.get_status(refresh=True) == "finished"
-    assert job.get_status(refresh=True) == "failed"
-    assert job.id in queue.failed_job_registry.get_job_ids()
     assert connection.zcard(queue.started_job_registry.key) == 0
-    assert job.get_meta(refresh=True)[recovery.RERUNS_META] == 1
+
+
+def test_an_event_written_again_after_its_reply_was_lost_is_kept_once(
+        connection):
+    queue = kue.queue_for("push_notification_code", connection)
+    job = kue.create_job(queue, FUNCTION, DATA)
+    for _ in range(2):  # the same write, sent again
+        kue.record_event(connection, queue.name, job.id, "complete", "",
+                         write_id="write-1")
+    kue.record_event(connection, queue.name, job.id, "failed", "again",
+                     write_id="write-2")  # another write is kept
+    assert [(fields[b"event"], fields[b"value"]) for _, fields in
+            connection.xrange(events_key(queue.name))] == [
+        (b"complete", b""), (b"failed", b"again")]
 
 
 def test_a_failed_job_requeued_and_finished_keeps_both_results(connection):
