@@ -66,21 +66,24 @@ def failed_attempt(event: JobEvent) -> tuple[int, str]:
 
 def retried(call: Callable[..., T], *args: Any,
             landed: Callable[[], bool] | None = None, **kwargs: Any) -> T:
-    """Return CALL(ARGS, KWARGS), calling again while Redis is lost.
+    """Return CALL(ARGS, KWARGS), calling again if Redis dropped the link.
 
     CALL must be safe to repeat, or LANDED must tell, once Redis answers
     again, whether the last call took effect (its reply was lost): then
-    None is returned. Gives up after RECONNECT_WINDOW seconds.
+    None is returned. A Redis that refuses connections (not running) or
+    stalls (a timeout) fails at once; a dropped link is retried for
+    RECONNECT_WINDOW seconds.
     """
     give_up = time.monotonic() + RECONNECT_WINDOW
     pause = 0.01
     while True:
         try:
             return call(*args, **kwargs)
-        except (redis.ConnectionError, redis.TimeoutError):
-            if time.monotonic() > give_up:
+        except redis.ConnectionError as error:
+            if isinstance(error.__context__, ConnectionRefusedError) or (
+                    time.monotonic() > give_up):
                 raise
-        time.sleep(pause)  # then try again: Redis may be restarting
+        time.sleep(pause)  # then try again, on a new connection
         pause = min(pause * 2, 0.5)
         if landed is not None and retried(landed):
             return None

@@ -68,6 +68,19 @@ def process_exists(pid: int) -> bool:
     return True
 
 
+def machine() -> str:
+    """Return where a worker's pid names its process: host and PID namespace.
+
+    Containers may share a hostname (host networking) but not their pids:
+    a pid is looked up only for workers of this same namespace.
+    """
+    try:
+        namespace = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return socket.gethostname()
+    return f"{socket.gethostname()} {namespace}"
+
+
 class Recovery:
     """Find and end the jobs of dead workers on one queue."""
 
@@ -105,7 +118,7 @@ class Recovery:
 
     def bury_dead_workers(self) -> set[str]:
         """Unregister the queue's dead workers; return the live ones' names."""
-        here = socket.gethostname()
+        here = machine()
         alive = set()
         for worker in Worker.all(queue=self.queue):
             dead = (worker.name in self.known_dead

@@ -23,7 +23,7 @@ from rq.utils import now
 from rq.worker import WorkerStatus
 
 from queuing import kue, signals
-from queuing.recovery import fail_unreadable
+from queuing.recovery import fail_unreadable, machine
 from queuing.scheduling import KueQueue
 
 # The callbacks queuing.kue.create_job attaches: no other is run.
@@ -70,11 +70,13 @@ class KueWorker(SimpleWorker):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         """Make the worker; its key outlives it by a minute, not RQ's seven.
 
-        Its connection (its own) reconnects and sends again (RECONNECTING).
+        Its connection (its own) reconnects and sends again (RECONNECTING);
+        its hostname names its PID namespace too (see recovery.machine).
         """
         kwargs.setdefault("worker_ttl", WORKER_TTL)
         super().__init__(*args, **kwargs)
         self.connection.set_retry(RECONNECTING)
+        self.hostname = machine()
 
     def work(self, *args: Any, **kwargs: Any) -> bool:
         """Work as RQ does; RQ's scheduler runs in the pool's loop instead."""

@@ -1,4 +1,6 @@
 """queuing.recovery: the jobs of dead workers end once; dead workers go."""
+import os
+import socket
 import subprocess
 
 import pytest
@@ -7,6 +9,7 @@ from rq.job import JobStatus
 from rq.serializers import JSONSerializer
 
 from queuing import kue, recovery
+from queuing.worker import KueWorker
 
 QUEUE = "push_notification_code_2"
 FUNCTION = "7-job_processor.process_notification"
@@ -26,10 +29,15 @@ def dead_pid() -> int:
     return process.pid
 
 
-def worker_on(queue: Queue, name: str, pid: int | None = None) -> Worker:
-    """Register a worker NAME on QUEUE, as if its process were PID."""
+def worker_on(queue: Queue, name: str, pid: int | None = None,
+              hostname: str | None = None) -> Worker:
+    """Register a worker NAME on QUEUE, as if its process were PID.
+
+    It runs on this machine (recovery.machine), unless HOSTNAME says.
+    """
     worker = Worker([queue], connection=queue.connection, name=name,
                     serializer=JSONSerializer)
+    worker.hostname = hostname or recovery.machine()
     worker.register_birth()
     if pid is not None:
         queue.connection.hset(worker.key, "pid", pid)
@@ -62,6 +70,27 @@ def events(connection, job) -> list[tuple[str, str, str]]:
         if entry[1].job_id == job.id:
             found.append(tuple(entry[1]))
     return found
+
+
+def test_a_worker_of_this_hostname_in_another_pid_namespace_is_alive(
+        connection, queue):
+    # A container with host networking: same hostname, pids of its own.
+    other = worker_on(queue, "other", pid=dead_pid(),
+                      hostname=socket.gethostname() + " pid:[1]")
+    job = started_by(other, queue)
+    recovery.Recovery(queue).run()
+    assert job.get_status(refresh=True) == JobStatus.STARTED
+    assert other.name in {worker.name for worker in Worker.all(queue=queue)}
+
+
+def test_a_worker_names_its_pid_namespace_beside_its_hostname(
+        connection, queue):
+    worker = KueWorker([queue], connection=connection,
+                       serializer=JSONSerializer)
+    worker.register_birth()
+    [found] = Worker.all(queue=queue)
+    namespace = os.readlink("/proc/self/ns/pid")
+    assert found.hostname == f"{socket.gethostname()} {namespace}"
 
 
 def test_a_job_started_by_a_dead_worker_runs_again_first(connection, queue):
