@@ -234,7 +234,23 @@ class KueWorker(SimpleWorker):
         with signals.stops_blocked():
             self.pubsub_thread = self.pubsub.run_in_thread(
                 sleep_time=self.wait_slice, daemon=True,
-                exception_handler=self._pubsub_exception_handler)
+                exception_handler=self.listening_failed)
+
+    def listening_failed(self, error: Exception, pubsub: Any,
+                         thread: Any) -> None:
+        """Ride out a lost Redis as RQ does; else stop listening, and say so.
+
+        A Redis user without SUBSCRIBE, say: the worker works on, deaf to
+        RQ's commands, where RQ's thread would end the whole process.
+        """
+        if isinstance(error, redis.ConnectionError):
+            self.log.error("Worker %s: could not listen for RQ's commands: "
+                           "%s; trying again", self.name, error)
+            time.sleep(self.wait_slice)
+            return
+        self.log.error("Worker %s: not listening for RQ's commands: %s",
+                       self.name, error)
+        thread.stop()
 
     def unsubscribe(self) -> None:
         """Stop the listening thread, which unsubscribes as it closes.

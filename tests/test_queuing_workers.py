@@ -610,3 +610,29 @@ def test_two_ctrl_cs_during_a_job_let_it_finish_then_the_processor_exits(
     finally:
         processor.kill()
     assert job.get_status(refresh=True) == "finished"
+
+
+def test_a_redis_user_without_subscribe_leaves_a_worker_working(
+        real_redis, real_client, caplog):
+    real_client.acl_setuser("deaf", enabled=True, passwords=["+pw"],
+                            keys=["*"], channels=["*"],
+                            commands=["+@all", "-subscribe"])
+    url = real_redis.replace("redis://", "redis://deaf:pw@")
+    try:
+        connection = redis.Redis.from_url(url)
+        queue = kue.queue_for("push_notification_code", connection)
+        job = kue.create_job(queue, FUNCTION, DATA)
+        worker = KueWorker([queue], connection=connection,
+                           serializer=JSONSerializer)
+        worker.job_functions = frozenset({FUNCTION})
+        worker.subscribe()
+        wait_until(lambda: not worker.pubsub_thread.is_alive(), timeout=10,
+                   message="the listening thread to stop")
+        # RQ's thread would have raised, ending the whole process.
+        assert "not listening for RQ's commands: this user has no " \
+            "permissions to run the 'subscribe' command" in caplog.text
+        worker.pubsub_thread = None
+        worker.work(burst=True)
+        assert job.get_status(refresh=True) == "finished"
+    finally:
+        real_client.acl_deluser("deaf")
