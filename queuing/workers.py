@@ -8,6 +8,7 @@ goes to stderr, one line a record, keeping stdout for the task's lines.
 """
 import functools
 import logging
+import multiprocessing
 import os
 import signal
 import sys
@@ -27,6 +28,26 @@ from queuing.connection import warn_if_evicting
 from queuing.recovery import Recovery
 from queuing.scheduling import KueQueue, Promotion
 from queuing.worker import KueWorker, ThreadWorker, run_due
+
+# RQ's words for a worker that ends on an error it did not expect.
+QUITTING = "found an unhandled exception"
+# The same such error this many times in a row ends the processor: a
+# Redis user without LMOVE, say, would otherwise restart workers for ever.
+QUITS_IN_A_ROW = 3
+
+
+class QuitNotice(logging.Handler):
+    """In a pool's worker: tell the pool the error the worker quits on."""
+
+    def __init__(self, causes: Any) -> None:
+        """Put each cause on CAUSES, the pool's queue."""
+        super().__init__(logging.ERROR)
+        self.causes = causes
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Hand over the error of RQ's quitting line, if this is one."""
+        if QUITTING in record.getMessage() and record.exc_info:
+            self.causes.put(kue.error_message(record.exc_info[1]))
 
 
 class PipeWatch:
@@ -68,11 +89,13 @@ class PipeWatch:
         return getattr(self.stream, name)
 
 
-def run_pool_worker(*args: Any, **kwargs: Any) -> None:
+def run_pool_worker(*args: Any, causes: Any = None, **kwargs: Any) -> None:
     """Run one worker of the pool; a lost Redis ends it with one log line.
 
-    RQ would end it with a traceback; the pool starts another.
+    RQ would end it with a traceback; the pool starts another. The error
+    the worker quits on goes to CAUSES (see QuitNotice).
     """
+    logging.getLogger("rq.worker").addHandler(QuitNotice(causes))
     # Until RQ's handlers are in place, a stop is only remembered; the
     # pool forked this process with the stop signals blocked (see
     # KuePool.start_worker): one sent meanwhile is delivered now.
@@ -90,10 +113,23 @@ def run_pool_worker(*args: Any, **kwargs: Any) -> None:
 class KuePool(WorkerPool):
     """RQ's WorkerPool, with quiet, replaceable workers and the upkeep."""
 
+    # The error that ended the pool, its workers quitting on it in a row.
+    fatal: str | None = None
+
     @functools.cached_property
     def recoveries(self) -> list[Recovery]:
         """Return the recovery of each of the pool's queues."""
         return [Recovery(queue) for queue in self.queues]
+
+    @functools.cached_property
+    def causes(self) -> Any:
+        """Return the queue on which workers say what they quit on."""
+        return multiprocessing.get_context("fork").SimpleQueue()
+
+    @functools.cached_property
+    def quits(self) -> list[str]:
+        """Return the errors the last workers quit on, none between them."""
+        return []
 
     @functools.cached_property
     def promotions(self) -> list[Promotion]:
@@ -114,7 +150,8 @@ class KuePool(WorkerPool):
         process = super().get_worker_process(name, burst, _sleep,
                                              log_level())
         return ForkProcess(target=run_pool_worker, args=process._args,
-                           kwargs=process._kwargs, name=process.name)
+                           kwargs={**process._kwargs, "causes": self.causes},
+                           name=process.name)
 
     def start_worker(self, *args: Any, **kwargs: Any) -> None:
         """Fork a worker with the stop signals blocked until it runs.
@@ -128,6 +165,14 @@ class KuePool(WorkerPool):
     def handle_dead_worker(self, worker_data: WorkerData) -> None:
         """Forget a worker process that ended, and recover its job at once."""
         super().handle_dead_worker(worker_data)
+        if self.causes.empty():
+            self.quits.clear()  # it did not quit on an error
+        else:
+            self.quits.append(self.causes.get())
+        if len(self.quits) >= QUITS_IN_A_ROW and len(
+                set(self.quits[-QUITS_IN_A_ROW:])) == 1:
+            self.fatal = self.quits[-1]
+            self.request_stop()
         for recovery in self.recoveries:
             recovery.known_dead.add(worker_data.name)
             try:
@@ -208,6 +253,9 @@ def process(queue_name: str, concurrency: int, function: Callable,
         pool.start(logging_level=level)
     finally:
         pool.close()
+    if pool.fatal is not None:
+        sys.exit(f"Error: the workers stopped {len(pool.quits)} times in a "
+                 f"row on: {pool.fatal}")
 
 
 class BackgroundWorker:

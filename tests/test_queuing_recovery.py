@@ -1,15 +1,20 @@
 """queuing.recovery: the jobs of dead workers end once; dead workers go."""
 import os
+import signal
 import socket
 import subprocess
+import sys
 
 import pytest
+import redis
 from rq import Queue, Worker
 from rq.job import JobStatus
 from rq.serializers import JSONSerializer
 
+from helpers import Script, wait_until
 from queuing import kue, recovery
 from queuing.worker import KueWorker
+from tools import kue_options
 
 QUEUE = "push_notification_code_2"
 FUNCTION = "7-job_processor.process_notification"
@@ -213,3 +218,48 @@ def test_run_if_due_waits_for_the_interval(queue, monkeypatch):
     clock[0] += 1
     recovering.run_if_due()
     assert runs == [1000.0, 1000.0 + recovery.INTERVAL]
+
+
+def examples_processor(url: str, *wrapper: str) -> Script:
+    """Start the Kue examples' processor, inside WRAPPER if given."""
+    return Script("kue_options", url, command=[
+        *wrapper, sys.executable, "-m", "tools.kue_options", "process"])
+
+
+@pytest.mark.slow
+def test_a_processor_in_another_pid_namespace_keeps_its_running_job(
+        real_redis, tmp_path):
+    unshare = ["unshare", "--pid", "--fork", "--mount-proc"]
+    if subprocess.run([*unshare, "true"], capture_output=True).returncode:
+        pytest.skip("unshare --pid needs root here")
+    connection = redis.Redis.from_url(real_redis)
+    queue = kue.queue_for(kue_options.QUEUE_NAME, connection)
+    workers_key = f"rq:workers:{kue_options.QUEUE_NAME}"
+    inside = examples_processor(real_redis, *unshare)
+    outside = None
+    try:
+        wait_until(lambda: connection.scard(workers_key) == 1,
+                   timeout=20, message="the first processor's worker")
+        job = kue.create_job(queue, kue_options.run_job,
+                             {"name": "slow", "seconds": 8})
+        wait_until(lambda: job.get_status(refresh=True) == "started",
+                   timeout=10, message="the job to start")
+        # Same hostname, other pids: its recovery looks at the first
+        # processor's worker, whose pid means nothing here.
+        outside = examples_processor(real_redis)
+        wait_until(lambda: connection.scard(workers_key) == 2,
+                   timeout=20, message="the second processor's worker")
+        wait_until(lambda: job.get_status(refresh=True) == "finished",
+                   timeout=30, message="the job to finish")
+        assert [event.event for event in kue.job_events(
+            connection, queue.name, [job.id], block=10)] == [
+            "progress", "complete"]
+        assert connection.scard(workers_key) == 2, "no live worker buried"
+        assert inside.stop(signal.SIGINT, group=True) == (
+            0, "Ran slow (try 1)\n", "")
+        assert outside.stop(signal.SIGINT, group=True) == (0, "", "")
+    finally:
+        for script in [inside, outside]:
+            if script is not None:
+                script.kill()
+        connection.close()

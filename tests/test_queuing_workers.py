@@ -2,6 +2,7 @@
 import logging
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -636,3 +637,24 @@ def test_a_redis_user_without_subscribe_leaves_a_worker_working(
         assert job.get_status(refresh=True) == "finished"
     finally:
         real_client.acl_deluser("deaf")
+
+
+def test_workers_quitting_on_the_same_error_end_the_processor(
+        real_redis, real_client):
+    real_client.acl_setuser("stuck", enabled=True, passwords=["+pw"],
+                            keys=["*"], channels=["*"],
+                            commands=["+@all", "-blmove", "-lmove"])
+    url = real_redis.replace("redis://", "redis://stuck:pw@")
+    try:
+        processor = Script("7-job_processor.py", url)
+        # RQ's pool would start another worker twice a second, for ever.
+        code, out, err = processor.wait(timeout=30)
+    finally:
+        real_client.acl_deluser("stuck")
+    cause = "this user has no permissions to run the 'blmove' command"
+    lines = err.splitlines()
+    assert (code, out) == (1, "")
+    assert re.fullmatch(r"Error: the workers stopped [34] times in a row on: "
+                        + re.escape(cause), lines[-1]), lines[-1]
+    assert all(line.endswith(f"quitting... (NoPermissionError: {cause})")
+               for line in lines[:-1]), lines
