@@ -95,7 +95,8 @@ def run_pool_worker(*args: Any, causes: Any = None, **kwargs: Any) -> None:
     RQ would end it with a traceback; the pool starts another. The error
     the worker quits on goes to CAUSES (see QuitNotice).
     """
-    logging.getLogger("rq.worker").addHandler(QuitNotice(causes))
+    if causes is not None:
+        logging.getLogger("rq.worker").addHandler(QuitNotice(causes))
     # Until RQ's handlers are in place, a stop is only remembered; the
     # pool forked this process with the stop signals blocked (see
     # KuePool.start_worker): one sent meanwhile is delivered now.
