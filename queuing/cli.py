@@ -76,10 +76,11 @@ def run(main: Callable[[], Any]) -> NoReturn:
     """Run a script's MAIN the way every script here should end."""
     whole_lines(sys.stdout)
     whole_lines(sys.stderr)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, stop)
-    threading.excepthook = lambda hook_args: fail(hook_args.exc_value)
     try:
+        # Inside the try: a Ctrl-C may come as the handler goes in.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, stop)
+        threading.excepthook = lambda hook_args: fail(hook_args.exc_value)
         main()
         sys.stdout.flush()
     except KeyboardInterrupt:

@@ -58,6 +58,20 @@ def test_run_ends_a_script_the_node_way(closed_url, program, code, out, err):
         code, out, err)
 
 
+def test_a_ctrl_c_as_run_installs_its_handler_ends_the_script_quietly(
+        closed_url):
+    # The moment the Ctrl-C test under load once hit: SIGINT comes as
+    # run() puts Python's handler in, before main() starts.
+    source = ("import signal\nfrom queuing import cli\n"
+              "def interrupted(*args):\n    raise KeyboardInterrupt\n"
+              "signal.signal = interrupted\n"
+              "cli.run(lambda: print('never'))\n")
+    result = subprocess.run([sys.executable, "-c", source], cwd=ROOT,
+                            env=script_env(closed_url), capture_output=True,
+                            text=True, timeout=20)
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+
+
 def test_redis_url_defaults_to_the_original_address(monkeypatch):
     monkeypatch.delenv("REDIS_URL")
     assert connection.redis_url() == "redis://127.0.0.1:6379/0"
