@@ -10,6 +10,8 @@ import redis
 from rq import Queue
 from rq.serializers import JSONSerializer
 
+from queuing import events
+
 from helpers import (ROOT, SEAT_SERVERS, Script, http_get, printed_lines,
                      script_env, start_seat_server, wait_until)
 
@@ -127,7 +129,10 @@ def test_a_job_run_again_takes_no_second_seat(connection, monkeypatch):
     assert 0 < connection.ttl("reserve_seat:taken:7") <= 86400
 
 
-def test_redis_down_answers_json(capsys):
+def test_redis_down_answers_json(capsys, monkeypatch):
+    # A fake's lost link looks dropped, not refused: it is tried again for
+    # RECONNECT_WINDOW seconds (a stopped real Redis fails at once).
+    monkeypatch.setattr(events, "RECONNECT_WINDOW", 0.5)
     server = fakeredis.FakeServer()
     connection = fakeredis.FakeRedis(server=server)
     seat.open_reservations(connection)
