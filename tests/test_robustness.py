@@ -119,9 +119,13 @@ def test_a_processor_reports_a_lost_redis_on_one_line_and_recovers(
         own_redis.stop()
         # A worker's connection first tries again for about 8 s
         # (queuing.worker.RECONNECTING), longer on a loaded machine.
-        wait_until(lambda: "could not connect" in "".join(
-            processor.streams["err"]), timeout=40,
-            message="the processor to notice")
+        try:
+            wait_until(lambda: "could not connect" in "".join(
+                processor.streams["err"]), timeout=40,
+                message="the processor to notice")
+        except AssertionError as error:
+            raise AssertionError(f"{error}; its stderr: "
+                                 f"{''.join(processor.streams['err'])!r}")
         own_redis.start()
         result = run_script("7-job_creator.py", own_redis.url, timeout=60)
         # Two workers: the jobs end in any order, each exactly once.
