@@ -11,7 +11,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, NoReturn
+from typing import IO, Any, NoReturn
 
 import pytest
 import redis
@@ -328,12 +328,21 @@ def start_seat_server(kind: str, redis_url: str) -> tuple[Script, str]:
     if kind != "script":
         opened = init_seats(redis_url)
         assert opened.returncode == 0, opened.stderr
+    return serve("100-seat.py", redis_url, SEAT_SERVERS[kind],
+                 "/available_seats")
+
+
+def serve(name: str, redis_url: str, command: Callable[[int], Any],
+          ready_path: str) -> tuple[Script, str]:
+    """Serve script NAME by COMMAND(port) on a free port; return it, its URL.
+
+    It is ready once READY_PATH answers; if it never does, it is killed.
+    """
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = Script("100-seat.py", redis_url, PORT=str(port),
-                    command=SEAT_SERVERS[kind](port))
+    server = Script(name, redis_url, PORT=str(port), command=command(port))
     try:
-        wait_for_http(base + "/available_seats", server)
+        wait_for_http(base + ready_path, server)
     except BaseException:
         server.kill()
         raise

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import fakeredis
 import pytest
 
-from helpers import Script, free_port, http_get, wait_for_http
+from helpers import Script, http_get, serve
 
 stock = importlib.import_module("9-stock")
 
@@ -142,15 +142,8 @@ SERVERS = {
 
 def start_server(kind: str, redis_url: str) -> tuple[str, Script]:
     """Serve the app as SERVERS[KIND] does on a free port; return its URL."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    script = Script("9-stock.py", redis_url, PORT=str(port),
-                    command=SERVERS[kind](port))
-    try:
-        wait_for_http(url + "/list_products", script)
-    except BaseException:
-        script.kill()
-        raise
+    script, url = serve("9-stock.py", redis_url, SERVERS[kind],
+                        "/list_products")
     return url, script
 
 
