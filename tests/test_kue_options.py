@@ -473,8 +473,9 @@ def test_the_processor_starts_a_delayed_job_on_time(processor):
         ("progress", "0"), ("complete", "")]
     started, = times(connection, later.id, "progress")
     # RQ's pool checks once a second, and RQ's scheduler takes the jobs due
-    # by the whole second: up to two seconds late, never early.
-    assert 500 <= started - math.floor(created * 1000) < 2500
+    # by the whole second: up to two seconds late on a quiet machine (more
+    # under load), never early.
+    assert 500 <= started - math.floor(created * 1000) < 4500
     assert stop(script) == (0, "Ran now (try 1)\nRan later (try 1)\n", "")
 
 
@@ -491,7 +492,9 @@ def test_the_processor_tries_again_after_each_backoff(processor):
     starts = times(connection, job.id, "progress")
     failures = times(connection, job.id, "failed attempt")
     gaps = [start - failure for failure, start in zip(failures, starts[1:])]
-    assert 250 <= gaps[0] < 2250 and 500 <= gaps[1] < 2500, gaps
+    # Never early; late by the pool's rounds, as for a delay (above): 2.3 s
+    # seen under load in CI.
+    assert 250 <= gaps[0] < 4250 and 500 <= gaps[1] < 4500, gaps
     assert stop(script) == (0, "Ran flaky (try 3)\n", "")
 
 
