@@ -38,16 +38,20 @@ def hear_ctrl_c() -> None:
 
 
 def wait_until(condition: Callable[[], object], timeout: float = 10.0,
-               message: str = "condition") -> object:
-    """Poll CONDITION until it returns something truthy, or fail at TIMEOUT."""
+               message: str | Callable[[], str] = "condition") -> object:
+    """Poll CONDITION until it returns something truthy, or fail at TIMEOUT.
+
+    MESSAGE names what was awaited; a callable one is asked at the failure.
+    """
     deadline = time.monotonic() + timeout
     while True:
         result = condition()
         if result:
             return result
         if time.monotonic() > deadline:
+            awaited = message() if callable(message) else message
             raise AssertionError(f"timed out after {timeout}s waiting for "
-                                 f"{message}")
+                                 f"{awaited}")
         time.sleep(0.02)
 
 

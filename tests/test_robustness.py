@@ -122,13 +122,10 @@ def test_a_processor_reports_a_lost_redis_on_one_line_and_recovers(
         # RQ's line says "could not connect to Redis instance: ...", or the
         # worker stops on the error ("Worker stopped on a Redis error: ...")
         # and the pool starts another, by where in its loop it was.
-        try:
-            wait_until(lambda: "Connection refused" in "".join(
-                processor.streams["err"]), timeout=40,
-                message="the processor to notice")
-        except AssertionError as error:
-            raise AssertionError(f"{error}; its stderr: "
-                                 f"{''.join(processor.streams['err'])!r}")
+        wait_until(lambda: "Connection refused" in "".join(
+            processor.streams["err"]), timeout=40,
+            message=lambda: "the processor to notice; its stderr: "
+            + repr("".join(processor.streams["err"])))
         own_redis.start()
         result = run_script("7-job_creator.py", own_redis.url, timeout=60)
         # Two workers: the jobs end in any order, each exactly once.
