@@ -1,16 +1,9 @@
 """What Node, Kue and Express gave the original scripts for free.
 
-The numbered scripts hold the lessons; this package holds the machinery
-they share, one module per concern: ``connection`` (where Redis is),
-``cli`` (clean exits, one-line errors), ``kue`` with ``options`` and
-``events`` (Kue's jobs on RQ), ``scheduling`` (priorities, RQ's
-scheduler), ``worker``, ``workers`` and ``signals`` (RQ workers that run
-Kue's ``queue.process``), ``recovery`` (dead workers' jobs) and ``web``
-(Express's JSON bodies for Flask). Imported first, it makes a Ctrl-C
-during the slow imports quiet, and a missing library one line.
+The lessons' shared machinery, one module per concern. Imported first, it
+makes a Ctrl-C during the slow imports quiet, and a missing library one line.
 """
-# Only modules that Python has loaded already, or that are built in: the
-# point is to act before the slow imports.
+# Only built-in or already loaded modules: act before the slow imports.
 import _signal
 import os
 import sys
@@ -27,8 +20,7 @@ def _named_like_a_script() -> bool:
     return name[:1].isdigit() and name.endswith(".py")
 
 
-# First of all, as the window before it is a Ctrl-C's traceback: a
-# numbered script goes quiet now; the slower checks come after.
+# First of all: until then, a Ctrl-C is a traceback.
 if _named_like_a_script():
     _signal.signal(_signal.SIGINT, _end_quietly)
 
@@ -65,8 +57,7 @@ def _started_from_the_shell() -> bool:
 
 
 if _started_from_the_shell():
-    # A script started outside the venv fails on its first import of a
-    # library: one line says why, where Python would print a traceback.
+    # Outside the venv, a script's first library import fails: say why.
     sys.excepthook = _missing_module
 elif _named_like_a_script():  # a numbered script of somebody else's
     _signal.signal(_signal.SIGINT, _signal.default_int_handler)

@@ -1,11 +1,8 @@
-"""How a script behaves in a terminal: clean exits, one-line errors.
+"""How a script behaves in a terminal: a Node script's, not tracebacks.
 
-A Node script that hits an error prints it and exits; Ctrl-C simply ends
-it. A Python script prints a traceback instead, for Ctrl-C too. ``run``
-gives every numbered script the Node behaviour: Ctrl-C and SIGTERM exit 0,
-any error, in the main thread or another one, is one line on stderr and
-exit status 1, a reader that closes the pipe (``| head -1``) ends the
-script quietly, and every line printed is one write, whole.
+With ``run``, Ctrl-C and SIGTERM exit 0; any error, in any thread, is one
+line on stderr and status 1; a reader that closes the pipe (``| head -1``)
+ends the script quietly; and every line printed is one whole write.
 """
 import functools
 import os
@@ -28,11 +25,9 @@ def describe(error: BaseException) -> str:
 def quit_on_broken_pipe() -> NoReturn:
     """End quietly with status 0, from any thread, once stdout's reader left.
 
-    ./5-publisher.py | head -1 closes the pipe after one line: like a
-    shell tool, the script stops there, with nothing on stderr.
+    stdout goes to /dev/null, or Python would flush it at exit and complain;
+    no signal, as only the main thread may set a handler.
     """
-    # Python would try to flush stdout again at exit, and complain; no
-    # signal is raised, as only the main thread may set a handler.
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     os._exit(0)
@@ -48,20 +43,16 @@ def fail(error: BaseException) -> NoReturn:
         sys.stderr.flush()
     except BrokenPipeError:  # stderr went into the closed pipe too (2>&1)
         quit_on_broken_pipe()
-    # os._exit, not sys.exit: this may run in a helper thread, where
-    # SystemExit would only end that thread.
+    # os._exit: in a helper thread, SystemExit would end only that thread.
     os._exit(1)
 
 
 def whole_lines(stream: Any) -> None:
     """Make STREAM write each line in one go, as soon as it is complete.
 
-    print() hands over the text and the newline separately; unbuffered
-    (PYTHONUNBUFFERED=1) each would be a write of its own, and other output
-    to the same terminal or file (a web server's request log on stderr)
-    could land between them. Line
-    buffering without write-through joins them: one write per line, and a
-    pipe (under 4 KiB, PIPE_BUF) never splits a write.
+    print() hands over text and newline apart: unbuffered, other output (a
+    web server's log) could land between them; line buffering makes them
+    one write, which a pipe never splits.
     """
     if hasattr(stream, "reconfigure"):  # not when a test replaced it
         stream.reconfigure(line_buffering=True, write_through=False)
@@ -88,18 +79,13 @@ def run(main: Callable[[], Any]) -> NoReturn:
     except Exception as error:  # the last line of defence: no traceback
         fail(error)
     sys.stderr.flush()
-    # Done, as a Node script is once its work is: Python's own shutdown of
-    # the libraries imported (redis, rq, flask) would take 30-50 ms more.
+    # Done, as a Node script is: skip Python's slow teardown of the libraries.
     os._exit(0)
 
 
 def one_line_errors(command: Callable) -> Callable:
-    """Make a Flask CLI COMMAND end on one line, not a traceback, if it fails.
-
-    Click prints "Error: " and the line, and exits 1.
-    """
-    # Click comes with Flask; the scripts that have no Flask command do not
-    # pay for importing it (about 15 ms).
+    """Make a Flask CLI COMMAND that fails end on one line, not a traceback."""
+    # Imported here: scripts without a Flask command need not pay for Click.
     import click
 
     @functools.wraps(command)

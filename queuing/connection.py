@@ -1,9 +1,7 @@
-"""Where the scripts find Redis, and the clients they share.
+"""Where the scripts find Redis ($REDIS_URL), and the clients they share.
 
-Node's ``redis.createClient()`` connected to 127.0.0.1:6379 unless told
-otherwise. Here ``$REDIS_URL`` tells, and the original's address is the
-default. RQ reads bytes, so its clients never decode replies; the lessons'
-own clients decode them to str.
+The default is Node's ``redis.createClient()`` address. RQ reads bytes, so
+its clients never decode replies; the lessons' own clients decode to str.
 """
 import functools
 import os
@@ -19,12 +17,10 @@ PROBE_TIMEOUT = 2
 
 
 def redis_url() -> str:
-    """Return the server address: $REDIS_URL, or the original's default.
+    """Return $REDIS_URL or the default, refusing mistakes in plain words.
 
-    Mistakes that redis-py would take quietly, or report unclearly, are
-    refused in plain words: a password cut short by a '/', '?' or '#', a
-    database that is not a number (redis-py would take db 0), and rediss://
-    to a server that does not speak TLS.
+    redis-py would take them quietly or report them unclearly: a password
+    cut short, a database not a number (db 0 to it), TLS to a plain server.
     """
     url = os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
     parts = urllib.parse.urlsplit(url)
@@ -43,10 +39,8 @@ def refuse_a_password_cut_short(
         url: str, parts: urllib.parse.SplitResult) -> None:
     """Raise RedisError if a '/', '?' or '#' in URL's password cut it short.
 
-    The address ends at the first of them, so the rest of the password and
-    the host would be read as the database, a query or a fragment, where an
-    '@' has no place. An '@' in the password itself is fine: the last '@'
-    ends it.
+    The rest would be read as the database, query or fragment, where an '@'
+    has no place; an '@' in the password is fine, as the last '@' ends it.
     """
     names = urllib.parse.parse_qs(parts.query, keep_blank_values=True)
     if not any("@" in text for text in [parts.path, parts.fragment, *names]):
@@ -61,10 +55,8 @@ def refuse_a_password_cut_short(
 def refuse_a_server_without_tls(parts: urllib.parse.SplitResult) -> None:
     """Raise RedisError if the rediss:// address PARTS answers in plain text.
 
-    A plain Redis never answers the TLS handshake (it waits for the end of
-    a command line), so redis-py would wait for its timeout and then say
-    only "Timeout connecting to server". The price: one more connection
-    per process, which a TLS server logs as a failed handshake.
+    Plain Redis waits out a TLS handshake, and redis-py then says only
+    "Timeout"; the price is a connection a TLS server logs as failed.
     """
     try:
         host, port = parts.hostname or "localhost", parts.port or 6379
@@ -78,10 +70,9 @@ def refuse_a_server_without_tls(parts: urllib.parse.SplitResult) -> None:
 
 @functools.cache
 def answers_in_plain_text(host: str, port: int) -> bool:
-    """Tell whether HOST:PORT answers a plain-text PING as Redis does.
+    """Tell whether HOST:PORT answers a plain PING as Redis does: + or -.
 
-    A TLS server takes the PING for a broken handshake and hangs up, and
-    anything in doubt (no answer, no server) is left to redis-py to report.
+    A TLS server hangs up; anything in doubt is left to redis-py to report.
     """
     try:
         with socket.create_connection((host, port),
@@ -90,22 +81,17 @@ def answers_in_plain_text(host: str, port: int) -> bool:
             first = sock.recv(1)
     except OSError:
         return False
-    # +PONG, or an error such as -NOAUTH: Redis's reply, in plain text.
     return first in (b"+", b"-")
 
 
 # A web server runs a thread per request; past this many at once, requests
-# wait for a connection (up to POOL_WAIT seconds) instead of failing.
+# wait (POOL_WAIT s) where redis-py's default pool would fail them.
 POOL_SIZE = 50
 POOL_WAIT = 20
 
 
 def client(decode_responses: bool = True) -> redis.Redis:
-    """Return a new client for $REDIS_URL (RQ needs decode_responses off).
-
-    Its connection pool blocks: redis-py's default pool raises "Too many
-    connections" past 100 at once, which a busy web server reaches.
-    """
+    """Return a new client for $REDIS_URL (RQ needs decode_responses off)."""
     pool = redis.BlockingConnectionPool.from_url(
         redis_url(), decode_responses=decode_responses,
         max_connections=POOL_SIZE, timeout=POOL_WAIT)
@@ -113,10 +99,7 @@ def client(decode_responses: bool = True) -> redis.Redis:
 
 
 def ping(client: redis.Redis, tries: int = 3) -> None:
-    """PING CLIENT's server; a new connection it drops at once is retried.
-
-    Redis refusing the connection (not running) fails at once.
-    """
+    """PING CLIENT's server; a new connection it drops at once is retried."""
     for tries_left in range(tries - 1, -1, -1):
         try:
             client.ping()
@@ -128,10 +111,7 @@ def ping(client: redis.Redis, tries: int = 3) -> None:
 
 @functools.cache
 def default_client() -> redis.Redis:
-    """Return one shared client for $REDIS_URL that decodes replies to str.
-
-    The lesson functions use it when they are called without a client.
-    """
+    """Return the shared str client lesson functions use when given none."""
     return client()
 
 
@@ -139,8 +119,8 @@ def default_client() -> redis.Redis:
 def warn_if_evicting(connection: redis.Redis) -> None:
     """Say once, on stderr, if Redis may evict keys: jobs and ids would go.
 
-    Under any maxmemory-policy but noeviction, Redis deletes keys when full:
-    queued jobs, the id counter (new jobs then take old ids), stock counts.
+    A full Redis would delete queued jobs, the id counter (ids then repeat)
+    and stock counts under any maxmemory-policy but noeviction.
     """
     try:
         reply = connection.config_get("maxmemory-policy")

@@ -1,10 +1,8 @@
 """Kue's job events on RQ: a Redis stream per queue.
 
-Kue let a job's creator listen to it (``job.on('progress' | 'complete' |
-'failed')``). Here RQ's callbacks and the job function append each job's
-events to the stream ``kue:events:QUEUE``, and the creator reads it: a
-stream keeps its entries, so no event is missed, even for a job that
-ended before the creator looked, and each is read once, in order.
+RQ's callbacks and the job function append each job's events (Kue's
+``job.on('progress' | 'complete' | 'failed')``) to a stream, which keeps
+them: the creator reads each once, in order, even after the job ended.
 """
 import threading
 import time
@@ -18,17 +16,16 @@ from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
 EVENTS_KEY = "kue:events:{queue_name}"
-# Old events are trimmed (approximately) beyond this many per queue.
-EVENTS_KEPT = 10_000
-# Seconds a reader rides out a lost Redis before it gives up.
+EVENTS_KEPT = 10_000  # per queue, trimmed approximately
+# Seconds a reader rides out a lost Redis, and ms a job watcher waits for
+# events before it looks whether it was closed.
 RECONNECT_WINDOW = 10.0
-# Ms a job watcher waits for events before it looks whether it was closed.
 WATCHER_BLOCK = 250
 ENDS = ("complete", "failed")
 FAILED_ATTEMPT = "failed attempt"
 # KEYS: the stream, the job's hash. ARGV: job id, event, value, a write id,
-# the entries kept. A write retried after its reply was lost is not added
-# twice: the job's hash remembers the last write id it took.
+# the entries kept. The job's hash remembers the last write id it took, so
+# a write retried after its reply was lost is not added twice.
 RECORD_SCRIPT = """
 local is_hash = redis.call('TYPE', KEYS[2]).ok == 'hash'
 if is_hash then
@@ -43,10 +40,7 @@ T = TypeVar("T")
 
 
 def events_key(queue_name: str) -> str:
-    """Return the key of QUEUE_NAME's event stream.
-
-    kue:events:QUEUE_NAME is a STREAM of entries job (the id), event, value.
-    """
+    """Return kue:events:QUEUE_NAME, a STREAM of entries job, event, value."""
     return EVENTS_KEY.format(queue_name=queue_name)
 
 
@@ -66,13 +60,11 @@ def failed_attempt(event: JobEvent) -> tuple[int, str]:
 
 def retried(call: Callable[..., T], *args: Any,
             landed: Callable[[], bool] | None = None, **kwargs: Any) -> T:
-    """Return CALL(ARGS, KWARGS), calling again if Redis dropped the link.
+    """Return CALL(ARGS, KWARGS), called again for RECONNECT_WINDOW s if
+    Redis dropped the link (a refused connection fails at once).
 
-    CALL must be safe to repeat, or LANDED must tell, once Redis answers
-    again, whether the last call took effect (its reply was lost): then
-    None is returned. A Redis that refuses connections (not running) or
-    stalls (a timeout) fails at once; a dropped link is retried for
-    RECONNECT_WINDOW seconds.
+    CALL must be safe to repeat, or LANDED must tell whether a call whose
+    reply was lost took effect: then None is returned.
     """
     give_up = time.monotonic() + RECONNECT_WINDOW
     pause = 0.01
@@ -92,10 +84,7 @@ def retried(call: Callable[..., T], *args: Any,
 def record_event(connection: redis.Redis, queue_name: str, job_id: str,
                  event: str, value: object = "",
                  write_id: str | None = None) -> None:
-    """Append EVENT (with VALUE) of job JOB_ID to QUEUE_NAME's stream.
-
-    WRITE_ID names this write: the same write retried is added once.
-    """
+    """Append job JOB_ID's EVENT to QUEUE_NAME's stream, once per WRITE_ID."""
     connection.eval(RECORD_SCRIPT, 2, events_key(queue_name),
                     Job.key_for(job_id), job_id, event, str(value),
                     write_id or uuid.uuid4().hex, EVENTS_KEPT)
@@ -134,8 +123,8 @@ def read_events(connection: redis.Redis, queue_name: str, since: str,
                 block: int = 1000) -> Iterator[tuple[str, JobEvent] | None]:
     """Yield (entry id, event) for QUEUE_NAME's events after SINCE, forever.
 
-    None comes after each BLOCK ms without events. A lost Redis is waited for
-    RECONNECT_WINDOW seconds, as node-redis reconnects.
+    None comes after each BLOCK ms without events; a lost Redis is waited
+    for, as node-redis reconnects.
     """
     key = events_key(queue_name)
     lost_since = None
@@ -162,9 +151,8 @@ def job_events(connection: redis.Redis, queue_name: str,
                block: int = 1000) -> Iterator[JobEvent]:
     """Yield the events of JOB_IDS after event SINCE until each job ended.
 
-    A job whose end event is gone (trimmed while this reader fell behind)
-    ends as RQ stored it, and one that no longer exists is dropped, each
-    after two waits of BLOCK ms without events.
+    A job whose end event was trimmed away ends as RQ stored it; one that
+    no longer exists is dropped.
     """
     pending = set(job_ids)
     gone: set[str] = set()
@@ -173,8 +161,7 @@ def job_events(connection: redis.Redis, queue_name: str,
     while pending:
         entry = next(events)
         if entry is None:
-            # A job found gone or ended a wait ago had written all its
-            # events by then, and a whole wait without events read them.
+            # Found gone or ended a wait ago: all its events are read.
             pending -= gone
             for event in ended:
                 if event.job_id in pending:
@@ -196,8 +183,8 @@ def stored_ends(connection: redis.Redis, job_ids: set[str]
                 ) -> tuple[set[str], list[JobEvent]]:
     """Return which of JOB_IDS are gone, and the ends RQ stored of the rest.
 
-    A job's end event is written before its status: a status that says
-    ended, once every event so far was read, means the event was lost.
+    An end event is written before the status, so an ended status after
+    every event was read means the event was lost.
     """
     gone, ended = set(), []
     for job_id in sorted(job_ids, key=lambda job_id: int(job_id)

@@ -1,11 +1,6 @@
-"""Kue's jobs on RQ: numbered ids, options by Kue's names, events.
+"""Kue's jobs on RQ: numbered ids, Kue's options, events from callbacks.
 
-Ids come from the counter ``kue:ids`` (a STRING), as Kue's 1, 2, 3...;
-``create_job`` takes Kue's options (queuing.options) and attaches RQ
-callbacks that write each job's events (queuing.events): RQ calls the
-failure callback on every failed try, a ``failed attempt`` while RQ's
-``Retry`` has tries left. Jobs are stored as JSON, never pickle, which a
-worker would run as code.
+Jobs are stored as JSON, never pickle, which a worker would run as code.
 """
 import sys
 import threading
@@ -28,9 +23,9 @@ from queuing.events import (ENDS, FAILED_ATTEMPT, WATCHER_BLOCK,  # noqa: F401
                             retried)
 from queuing.options import PRIORITIES, check_options
 
-JOB_IDS_KEY = "kue:ids"
-# KEYS: the counter; ARGV: the prefix of job keys. A counter evicted or
-# reset would hand out the ids of jobs still in Redis: those are skipped.
+JOB_IDS_KEY = "kue:ids"  # a STRING, the last id handed out
+# KEYS: the counter; ARGV: the prefix of job keys. The ids of jobs still in
+# Redis (after the counter was reset or evicted) are skipped.
 NEW_ID_SCRIPT = """
 local id
 repeat
@@ -48,10 +43,7 @@ def queue_for(queue_name: str, connection: redis.Redis) -> Queue:
 
 
 def new_job_id(connection: redis.Redis) -> str:
-    """Return the next job id, 1, 2, 3... across runs, never one in use.
-
-    A reply lost to a dropped connection costs an id: the next is taken.
-    """
+    """Return the next job id, 1, 2, 3... across runs, never one in use."""
     return str(retried(connection.eval, NEW_ID_SCRIPT, 1, JOB_IDS_KEY,
                        Job.redis_job_namespace_prefix))
 
@@ -66,21 +58,23 @@ def attempts_made(job: Job) -> int:
     return job.meta.get("attempts", 1) - (job.retries_left or 0)
 
 
-def on_complete(job: Job, connection: redis.Redis, result: Any) -> None:
-    """Record that JOB completed (RQ's success callback)."""
+def ended(job: Job, event: str, value: str = "") -> None:
+    """Record JOB's end EVENT, and forget its priority."""
     if "priority" in job.meta:
         scheduling.forget(job)
-    emit(job, "complete")
+    emit(job, event, value)
+
+
+def on_complete(job: Job, connection: redis.Redis, result: Any) -> None:
+    """Record that JOB completed (RQ's success callback)."""
+    ended(job, "complete")
 
 
 def on_failed(job: Job, connection: redis.Redis,
               exc_type: type[BaseException] | None,
               exc_value: BaseException | None,
               traceback: TracebackType | None) -> None:
-    """Record JOB's failed try (RQ's failure callback, on every try).
-
-    A try that RQ will retry is a failed attempt, "ATTEMPT: MESSAGE".
-    """
+    """Record JOB's failed try: a failed attempt while RQ will retry it."""
     message = (error_message(exc_value) if exc_value is not None
                else getattr(exc_type, "__name__", ""))
     if isinstance(exc_value, JobTimeoutException) and "ttl" in job.meta:
@@ -88,16 +82,12 @@ def on_failed(job: Job, connection: redis.Redis,
     if job.should_retry:
         emit(job, FAILED_ATTEMPT, f"{attempts_made(job)}: {message}")
         return
-    if "priority" in job.meta:
-        scheduling.forget(job)
-    emit(job, "failed", message)
+    ended(job, "failed", message)
 
 
 def on_stopped(job: Job, connection: redis.Redis) -> None:
     """Record that JOB failed because it was stopped (RQ's stop callback)."""
-    if "priority" in job.meta:
-        scheduling.forget(job)
-    emit(job, "failed", "Job stopped")
+    ended(job, "failed", "Job stopped")
 
 
 CALLBACKS = {"on_success": Callback(on_complete),
@@ -106,10 +96,7 @@ CALLBACKS = {"on_success": Callback(on_complete),
 
 
 def function_path(function: Callable) -> str:
-    """Return the dotted path RQ knows FUNCTION by ("6-job_processor.NAME").
-
-    A script run from the shell is __main__; the worker imports it by name.
-    """
+    """Return FUNCTION's dotted path, by the script's name if in __main__."""
     module = function.__module__
     if module == "__main__":
         main = sys.modules["__main__"]
@@ -128,12 +115,10 @@ def check_data(data: object, name: str = "Job data") -> None:
 
 def create_job(queue: Queue, function: str | Callable, data: dict,
                job_id: str | None = None, **options: Any) -> Job:
-    """Queue a job that runs FUNCTION(DATA), with a Kue-like id and events.
+    """Queue FUNCTION(DATA) (a function or its path) with Kue's id, events.
 
-    FUNCTION is the job function or its dotted path; JOB_ID defaults to the
-    next id. OPTIONS are Kue's, in ms: priority, attempts, backoff, delay,
-    ttl, remove_on_complete. A bad option raises ValueError; nothing is
-    queued.
+    OPTIONS are Kue's, in ms (queuing.options); a bad one raises ValueError
+    and nothing is queued.
     """
     checked = check_options(**options)
     check_data(data)
@@ -165,11 +150,7 @@ def create_job(queue: Queue, function: str | Callable, data: dict,
 
 
 class JobWatcher:
-    """Hear the events of the jobs this process created, in a thread.
-
-    For a web server: ON_EVENT is called for each event of the jobs made
-    with create(), whichever process ran them.
-    """
+    """Call ON_EVENT, in a thread, for each event of the jobs create() made."""
 
     def __init__(self, queue: Queue,
                  on_event: Callable[[JobEvent], None]) -> None:

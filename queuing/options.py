@@ -1,9 +1,8 @@
 """Kue's job options, checked, and the RQ options they become.
 
-attempts and backoff: ``Retry(max=attempts - 1, interval=[...])``; delay:
-``enqueue_in``; ttl: ``job_timeout``; removeOnComplete: ``result_ttl=0``;
-an ended job is kept ``result_ttl`` (RQ's 500 s) or ``failure_ttl`` (a
-day). Priority has no RQ word (queuing.scheduling). Times are in ms.
+attempts and backoff: ``Retry``; delay: ``enqueue_in``; ttl: ``job_timeout``;
+removeOnComplete: ``result_ttl=0``. Priority has no RQ word (see
+queuing.scheduling). Times are in ms.
 """
 import math
 from datetime import timedelta
@@ -96,8 +95,7 @@ def check_options(priority: str = "normal", attempts: int = 1,
                    ttl, remove_on_complete)
 
 
-def check_backoff(backoff: bool | dict | None, delay: float
-                  ) -> dict | None:
+def check_backoff(backoff: bool | dict | None, delay: float) -> dict | None:
     """Return BACKOFF as {"type": ..., "delay": ms}, or None for none.
 
     True, or no delay given, is Kue's: the job's own DELAY.

@@ -1,13 +1,9 @@
-"""Jobs whose worker died: found, and each ended once.
+"""Jobs whose worker died: found within seconds, and each ended once.
 
-RQ notices a dead worker only once its heartbeat expires and its
-maintenance comes round, minutes later. ``Recovery`` runs beside the
-workers every few seconds: a job that a dead worker had started runs
-again, once (RERUNS; the job function must be safe to run twice), then
-fails with ABANDONED; a job taken but never started goes back to the
-front after GRACE seconds; a dead worker is unregistered. A Redis lock
-makes one recovery at a time per queue, and each step takes its job out
-of RQ's lists atomically first, so one process ends or requeues it.
+RQ notices a dead worker minutes later. ``Recovery`` runs every few
+seconds: a job a dead worker started runs again RERUNS times, then fails;
+a job taken but never started goes back. Each step first takes the job
+out of RQ's lists atomically, so exactly one process ends or requeues it.
 """
 import os
 import socket
@@ -25,15 +21,13 @@ from queuing import kue
 from queuing.options import FAILED_KEPT
 
 ABANDONED = "Abandoned: its worker stopped twice while it ran"
-# How many times a job whose worker died runs again before it fails.
-RERUNS = 1
+RERUNS = 1  # the job function must be safe to run twice
 RERUNS_META = "kue_reruns"
-# Seconds between two recoveries, and before a taken job counts as lost.
-INTERVAL = 5.0
-GRACE = 5.0
-LOCK_KEY = "kue:recovery:{queue_name}"
-# KEYS: the intermediate list, the queue. Puts the job back at the front,
-# unless somebody else moved it first.
+INTERVAL = 5.0  # seconds between two recoveries
+GRACE = 5.0  # seconds before a job taken but not started counts as lost
+LOCK_KEY = "kue:recovery:{queue_name}"  # a STRING: one recovery at a time
+# KEYS: the intermediate list, the queue. Back to the front, unless
+# somebody else moved it first.
 REQUEUE_SCRIPT = """
 if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 1 then
     redis.call('LPUSH', KEYS[2], ARGV[1])
@@ -71,8 +65,7 @@ def process_exists(pid: int) -> bool:
 def machine() -> str:
     """Return where a worker's pid names its process: host and PID namespace.
 
-    Containers may share a hostname (host networking) but not their pids:
-    a pid is looked up only for workers of this same namespace.
+    Containers may share a hostname (host networking) but not their pids.
     """
     try:
         namespace = os.readlink("/proc/self/ns/pid")
@@ -94,7 +87,7 @@ class Recovery:
         self.requeue = self.connection.register_script(REQUEUE_SCRIPT)
 
     def run_if_due(self) -> None:
-        """Recover now if INTERVAL seconds passed since the last time."""
+        """Recover if INTERVAL seconds passed since the last time."""
         if time.monotonic() - self.last_run >= INTERVAL:
             self.run()
 

@@ -1,11 +1,8 @@
 """Where and when a job goes into its queue: Kue's priorities, RQ's scheduler.
 
-A delayed job or a retry after a backoff waits in RQ's scheduled registry
-until RQ's scheduler moves it into its queue. ``Promotion`` runs that
-scheduler's step in the workers' loop rather than in the process RQ forks
-for it (a fork that could miss a Ctrl-C). Priority is the one Kue option
-without an RQ word: ``KueQueue`` places each job it queues behind the
-jobs of its priority or a higher one (RQ's scheduler, at the back).
+``Promotion`` runs RQ's scheduler step in the workers' loop, not in the
+process RQ forks for it (which could miss a Ctrl-C). Priority has no RQ
+word: ``KueQueue`` places a job behind those of its priority or higher.
 """
 import time
 from datetime import datetime
@@ -19,9 +16,8 @@ from rq.serializers import JSONSerializer
 from queuing import signals
 
 PRIORITIES_KEY = "kue:priorities:{queue_name}"
-# Seconds between two promotions, and two sweeps of the priorities.
-INTERVAL = 0.25
-SWEEP_INTERVAL = 60.0
+INTERVAL = 0.25  # seconds between two promotions
+SWEEP_INTERVAL = 60.0  # and between two sweeps of the priorities
 
 # KEYS: the queue, its priorities. ARGV: a job id. Behind the last job of
 # its priority or higher (a lower number); at the back if none has one.
@@ -42,11 +38,7 @@ return redis.call('LPUSH', KEYS[1], ARGV[1])
 
 
 def priorities_key(queue_name: str) -> str:
-    """Return the key of QUEUE_NAME's priorities.
-
-    kue:priorities:QUEUE_NAME is a HASH: job id -> Kue's priority number, for
-    its jobs of another priority than normal that have not ended.
-    """
+    """Return kue:priorities:QUEUE_NAME, a HASH: job id -> Kue's priority."""
     return PRIORITIES_KEY.format(queue_name=queue_name)
 
 
@@ -59,8 +51,7 @@ class KueQueue(Queue):
         if at_front:
             super().push_job_id(job_id, pipeline, at_front)
             return
-        # EVAL, not redis-py's Script: in a pipeline, a Script first asks
-        # Redis whether it has it, on a round trip of its own.
+        # EVAL: in a pipeline, redis-py's Script costs a round trip more.
         (pipeline if pipeline is not None else self.connection).eval(
             PLACE_SCRIPT, 2, self.key, priorities_key(self.name), job_id)
 
@@ -72,10 +63,7 @@ class KueQueue(Queue):
 
     def schedule_job(self, job: Job, datetime: datetime, pipeline: Any = None,
                      unique: bool = False) -> Job:
-        """Schedule JOB as RQ does, due at DATETIME exactly.
-
-        RQ scores it to the second, rounded down: a second early at worst.
-        """
+        """Schedule JOB due at DATETIME to the ms (RQ rounds down to the s)."""
         job = super().schedule_job(job, datetime, pipeline, unique)
         (pipeline if pipeline is not None else self.connection).zadd(
             self.scheduled_job_registry.key, {job.id: datetime.timestamp()})
@@ -106,10 +94,7 @@ def sweep(queue: Queue) -> None:
 
 
 class Promotion:
-    """Run RQ's scheduler step for one queue, when called often enough.
-
-    One process at a time holds RQ's scheduler lock of the queue.
-    """
+    """Run RQ's scheduler step for one queue (one process holds its lock)."""
 
     def __init__(self, queue: Queue, logging_level: str = "ERROR") -> None:
         """Promote QUEUE's due jobs (its connection must not decode)."""

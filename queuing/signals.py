@@ -10,8 +10,7 @@ from contextlib import contextmanager
 from typing import Any
 
 STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
-# Set by a stop signal that comes before RQ has installed its handlers. A
-# plain flag, not a threading.Event: a second signal could interrupt the
+# A plain flag, not a threading.Event: a second signal could interrupt the
 # first handler inside Event.set and wait forever on the Event's lock.
 early_stop_requested = False
 # True while a worker waits in Redis for a job: the one moment when a stop

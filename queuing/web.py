@@ -1,28 +1,15 @@
-"""Express's JSON answers, for Flask.
+"""Express's JSON answers, for Flask: bodies, errors, OPTIONS and HEAD.
 
-Express's ``res.json`` sends compact JSON with the keys in the order they
-were written, and an Express app that only ever answers JSON is what the
-original's clients expect. Flask's ``jsonify`` adds a newline and may sort
-keys, and its error pages are HTML. This module gives the web tasks:
-
-- ``json_response``: the body byte for byte as ``res.json`` would send it;
-- ``json_errors``: every error answered as JSON (404, 405, 503 when Redis
-  is away, 500), never an HTML page or a traceback;
-- ``action``: marks a GET route that acts (reserves, queues): HEAD, which
-  Flask answers by running the GET route, is refused there (405), so that
-  only a GET acts;
-- OPTIONS answered as JSON (``{"allow":[...]}`` and an Allow header),
-  where Flask sends an empty HTML page;
-- ``listen`` and ``serve``: the development server on $HOST:$PORT
-  (127.0.0.1:1245), the port taken before anything else happens;
-- ``check_count``: the input check the original functions never made.
+The original's clients expect an app that only ever answers JSON, as
+Express's ``res.json`` sends it: compact, keys in the order written.
+Flask's ``jsonify`` adds a newline, and its error and OPTIONS pages are HTML.
 """
 import errno
 import json
 import os
 import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import redis
@@ -46,28 +33,20 @@ def json_response(body: Any, status: int = 200) -> Response:
 
 
 def action(view: Callable) -> Callable:
-    """Mark VIEW as a GET route that acts: HEAD must not run it."""
+    """Mark VIEW as a GET route that acts; Flask would run it for HEAD too."""
     view.acts = True
     return view
 
 
 def json_errors(app: Flask) -> None:
-    """Answer every error of APP with a JSON body, never an HTML page.
-
-    Also answer OPTIONS as JSON, and refuse HEAD on the routes marked with
-    action().
-    """
+    """Answer APP's errors and OPTIONS as JSON; refuse HEAD on action()s."""
 
     @app.before_request
     def options_and_head() -> Response | None:
         """Answer OPTIONS here; refuse HEAD where the GET route acts."""
         if request.url_rule is None:
             return None  # the 404 or 405 comes next
-        view = app.view_functions[request.endpoint]
-        allowed = set(request.url_rule.methods)
-        if getattr(view, "acts", False):
-            allowed.discard("HEAD")
-        allowed = sorted(allowed)
+        allowed = allowed_methods(request.endpoint, request.url_rule.methods)
         if request.method == "HEAD" and "HEAD" not in allowed:
             raise MethodNotAllowed(valid_methods=allowed)
         if request.method == "OPTIONS":
@@ -84,21 +63,20 @@ def json_errors(app: Flask) -> None:
             if name != "Content-Type":
                 response.headers[name] = value
         if isinstance(error, MethodNotAllowed) and error.valid_methods:
+            try:
+                endpoint, _ = app.url_map.bind_to_environ(
+                    request.environ).match(method="GET")
+            except HTTPException:
+                endpoint = None
             response.headers["Allow"] = ", ".join(
-                allowed_methods(error.valid_methods))
+                allowed_methods(endpoint, error.valid_methods))
         return response
 
-    def allowed_methods(methods: list[str]) -> list[str]:
-        """Return METHODS in order, without HEAD where the GET route acts."""
-        allowed = set(methods)
-        try:
-            endpoint, _ = app.url_map.bind_to_environ(
-                request.environ).match(method="GET")
-        except HTTPException:
-            return sorted(allowed)
-        if getattr(app.view_functions[endpoint], "acts", False):
-            allowed.discard("HEAD")
-        return sorted(allowed)
+    def allowed_methods(endpoint: str | None,
+                        methods: Iterable[str]) -> list[str]:
+        """Return METHODS in order, without HEAD if ENDPOINT's route acts."""
+        acts = getattr(app.view_functions.get(endpoint), "acts", False)
+        return sorted(set(methods) - ({"HEAD"} if acts else set()))
 
     @app.errorhandler(redis.RedisError)
     def redis_error(error: redis.RedisError) -> Response:
@@ -114,20 +92,17 @@ def json_errors(app: Flask) -> None:
 
 
 def listen(app: Flask) -> BaseWSGIServer:
-    """Take $HOST:$PORT (default 127.0.0.1:1245) for APP; return the server.
+    """Take $HOST:$PORT (127.0.0.1:1245) for APP, before serve_forever().
 
-    When PORT is not a port number, or HOST:PORT cannot be had (the port
-    taken, a host that is not a name or address of this machine), this
-    says so in plain words on one line of stderr and exits 1. Nothing is
-    served until serve_forever() is called.
+    A bad PORT or HOST, or an address that cannot be had, is one plain
+    line on stderr and exit status 1.
     """
     host = os.environ.get("HOST", DEFAULT_HOST)
     text = os.environ.get("PORT", str(DEFAULT_PORT))
     digits = text.strip()
     port = int(digits) if digits.isascii() and digits.isdigit() else -1
     if not 0 <= port <= 65535:
-        sys.exit(f"Error: PORT must be a number from 0 to 65535, "
-                 f"not {text!r}")
+        sys.exit(f"Error: PORT must be a number from 0 to 65535, not {text!r}")
     try:
         # The family Werkzeug will give the socket: IPv6 if HOST has a ":".
         family = select_address_family(host, port)
@@ -143,8 +118,7 @@ def listen(app: Flask) -> BaseWSGIServer:
     except OSError as error:
         sys.exit(cannot_serve(host, port, error))
     with sock:
-        server = make_server(host, port, app, threaded=True,
-                             fd=sock.fileno())
+        server = make_server(host, port, app, threaded=True, fd=sock.fileno())
     server.log_startup()
     return server
 
@@ -161,7 +135,8 @@ def cannot_serve(host: str, port: int, error: OSError) -> str:
                 f"network)")
     if code == errno.EACCES:
         return (f"Error: port {port} needs more rights than this user has "
-                f"(ports below 1024 usually need root): use PORT=1245")
+                f"(ports below 1024 usually need root): use "
+                f"PORT={DEFAULT_PORT}")
     return (f"Error: cannot serve on HOST {host!r}, PORT {port}: "
             f"{error.strerror or error}")
 
@@ -174,5 +149,4 @@ def serve(app: Flask) -> None:
 def check_count(name: str, value: object) -> None:
     """Raise ValueError unless VALUE is a whole number, 0 or more."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{name} must be a whole number >= 0, "
-                         f"not {value!r}")
+        raise ValueError(f"{name} must be a whole number >= 0, not {value!r}")

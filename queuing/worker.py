@@ -1,11 +1,9 @@
 """The RQ worker of Kue's ``queue.process``, and its rules.
 
-``KueWorker`` is RQ's ``SimpleWorker`` (jobs run in its own process, as in
-Kue). It runs only the job functions it was given, and only queuing.kue's
-callbacks, so a forged job cannot make it call os.system; it fails jobs it
-cannot read; it sees a stop between two one-second waits; and it stops
-cleanly on Ctrl-C or SIGTERM at any moment (queuing.signals).
-``ThreadWorker`` is the same worker in a web server's thread.
+``KueWorker``, RQ's ``SimpleWorker`` (jobs run in its process, as in Kue),
+runs only the job functions and callbacks it was given, so a forged job
+cannot call os.system, and stops cleanly at any moment. ``ThreadWorker``
+is the same worker in a web server's thread.
 """
 import json
 import threading
@@ -26,22 +24,19 @@ from queuing import kue, signals
 from queuing.recovery import fail_unreadable, machine
 from queuing.scheduling import KueQueue
 
-# The callbacks queuing.kue.create_job attaches: no other is run.
 KUE_CALLBACKS = frozenset(callback.name for callback in kue.CALLBACKS.values())
 CALLBACK_FIELDS = ("success_callback_name", "failure_callback_name",
                    "stopped_callback_name")
 WORKER_TTL = 20
-# A worker's commands are sent again on a new connection when the old one
-# dropped, for about 8 s: its writes, and its jobs' (events, seats), are
-# safe to repeat, so a lost reply neither fails a job nor doubles a write.
+# A worker's writes, and its jobs' (events, seats), are safe to repeat:
+# sent again on a new connection for about 8 s after a dropped one.
 RECONNECTING = Retry(ExponentialWithJitterBackoff(base=0.01, cap=0.5), 20,
                      supported_errors=(redis.ConnectionError,))
 # RQ's transaction that ends a job is not safe to repeat: it is sent once,
 # and sent again only if Redis shows that it did not run.
 SENT_ONCE = Retry(NoBackoff(), 0)
 HEARTBEAT_EVERY = 1.0
-# Seconds a worker waits for a job before it looks whether to stop.
-WAIT_SLICE = 1
+WAIT_SLICE = 1  # seconds a worker waits for a job between two stop checks
 SERVER_WAIT_SLICE = kue.WATCHER_BLOCK / 1000
 # Wakes a worker's listening thread; RQ ignores a message of no command.
 WAKE_UP = '{"command": "wake-up"}'
@@ -61,18 +56,12 @@ class KueWorker(SimpleWorker):
 
     job_functions: frozenset[str] = frozenset()
     queue_class = KueQueue
-    # RQ's shutdown command signals the whole process: fine for a pool's
-    # worker, not for a web server's.
-    stops_alone = False
+    stops_alone = False  # RQ's shutdown command signals the whole process
     wait_slice = WAIT_SLICE
     torn_down = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        """Make the worker; its key outlives it by a minute, not RQ's seven.
-
-        Its connection (its own) reconnects and sends again (RECONNECTING);
-        its hostname names its PID namespace too (see recovery.machine).
-        """
+        """Make the worker: a short TTL, a reconnecting link, the namespace."""
         kwargs.setdefault("worker_ttl", WORKER_TTL)
         super().__init__(*args, **kwargs)
         self.connection.set_retry(RECONNECTING)
@@ -103,11 +92,7 @@ class KueWorker(SimpleWorker):
     def dequeue_job_and_maintain_ttl(self, timeout: int | None,
                                      max_idle_time: int | None = None
                                      ) -> Any:
-        """Wait for a job a slice at a time; None once stopping.
-
-        Jobs that cannot be read are failed on the way (RQ names them in the
-        error). In burst mode (TIMEOUT None) the worker never waits.
-        """
+        """Wait for a job a slice at a time, failing the unreadable ones."""
         wait = None if timeout is None else self.wait_slice
         while not self.stop_wanted():
             self.between_waits()
@@ -167,7 +152,6 @@ class KueWorker(SimpleWorker):
     def handle_job_failure(self, job: Job, queue: Queue, *args: Any,
                            **kwargs: Any) -> None:
         """Save JOB's failure (or next try) as RQ does, once (end_once)."""
-        # RQ logs a failure it could not save, and goes on: Redis is asked.
         self.end_once(job, True, super().handle_job_failure, job, queue,
                       *args, **kwargs)
 
@@ -175,10 +159,8 @@ class KueWorker(SimpleWorker):
                  **kwargs: Any) -> None:
         """Run RQ's END of JOB until Redis holds it, and never twice.
 
-        RQ's transaction is sent once; after a dropped connection (or always,
-        if END is QUIET about it) Redis is asked whether the job's status is
-        the one END wrote, until it is or the worker must stop. RQ would
-        leave the job started for ever, or fail a job that ran.
+        RQ's transaction is sent once; after a dropped link (or always, if
+        END is QUIET, logging its errors) Redis is asked whether it ran.
         """
         while True:
             self.connection.set_retry(SENT_ONCE)
@@ -221,11 +203,7 @@ class KueWorker(SimpleWorker):
         super().handle_payload(message)
 
     def subscribe(self) -> None:
-        """Listen for RQ's commands in a thread that wakes every slice.
-
-        The thread starts with the stop signals blocked: one handed to it would
-        not interrupt the main thread's wait for a job.
-        """
+        """Listen for RQ's commands in a thread deaf to the stop signals."""
         self.log.info("Worker %s: subscribing to channel %s", self.name,
                       self.pubsub_channel_name)
         self.pubsub = self.connection.pubsub()
@@ -238,11 +216,7 @@ class KueWorker(SimpleWorker):
 
     def listening_failed(self, error: Exception, pubsub: Any,
                          thread: Any) -> None:
-        """Ride out a lost Redis as RQ does; else stop listening, and say so.
-
-        A Redis user without SUBSCRIBE, say: the worker works on, deaf to
-        RQ's commands, where RQ's thread would end the whole process.
-        """
+        """Ride out a lost Redis; else (no SUBSCRIBE, say) stop listening."""
         if isinstance(error, redis.ConnectionError):
             self.log.error("Worker %s: could not listen for RQ's commands: "
                            "%s; trying again", self.name, error)
@@ -253,11 +227,7 @@ class KueWorker(SimpleWorker):
         thread.stop()
 
     def unsubscribe(self) -> None:
-        """Stop the listening thread, which unsubscribes as it closes.
-
-        RQ sends UNSUBSCRIBE first, and a thread that read the reply waits
-        again; here a message of no command wakes it.
-        """
+        """Stop the listening thread, woken by a message of no command."""
         if not self.pubsub_thread:
             return
         self.log.info("Worker %s: unsubscribing from channel %s", self.name,
@@ -280,10 +250,7 @@ class KueWorker(SimpleWorker):
             super().teardown()
 
     def _install_signal_handlers(self) -> None:
-        """Install RQ's handlers, then honour a stop that came before them.
-
-        A worker in a thread (ThreadWorker) leaves signals to its server.
-        """
+        """Install RQ's handlers (main thread), honour an earlier stop."""
         if threading.current_thread() is not threading.main_thread():
             return
         super()._install_signal_handlers()
@@ -293,8 +260,8 @@ class KueWorker(SimpleWorker):
     def _shutdown(self) -> None:
         """Note the stop; interrupt the worker only while it waits for a job.
 
-        RQ raises StopRequested wherever the main thread is, where a library's
-        ``except Exception`` may swallow it, or a destructor print it.
+        RQ raises StopRequested anywhere, where an ``except Exception`` may
+        swallow it.
         """
         self._stop_requested = True
         if signals.waiting_for_a_job or (
@@ -303,17 +270,12 @@ class KueWorker(SimpleWorker):
 
 
 class ThreadWorker(KueWorker):
-    """A KueWorker in a web server's thread.
-
-    Job timeouts use a timer, as signals belong to the main thread; the
-    worker stops once its ``stopping`` event is set.
-    """
+    """A KueWorker in a web server's thread, with timer timeouts."""
 
     death_penalty_class = TimerDeathPenalty
     wait_slice = SERVER_WAIT_SLICE
     stops_alone = True
-    # Set by its BackgroundWorker.
-    stopping: threading.Event
+    stopping: threading.Event  # these two are set by its BackgroundWorker
     upkeep: list
 
     def stop_wanted(self) -> bool:

@@ -1,10 +1,7 @@
 """Kue's ``queue.process``: RQ workers run by a pool, or by a web server.
 
-``process`` runs RQ's ``WorkerPool`` of ``KueWorker``s until Ctrl-C or
-SIGTERM, and in the pool's loop what RQ leaves to processes of its own:
-its scheduler's step and the recovery of dead workers' jobs. RQ's log
-goes to stderr, one line a record, keeping stdout for the task's lines.
-``BackgroundWorker`` runs a worker in a web server's thread.
+The pool's loop also runs RQ's scheduler step and the recovery of dead
+workers' jobs; RQ's log goes to stderr, one line a record.
 """
 import functools
 import logging
@@ -29,10 +26,9 @@ from queuing.recovery import Recovery
 from queuing.scheduling import KueQueue, Promotion
 from queuing.worker import KueWorker, ThreadWorker, run_due
 
-# RQ's words for a worker that ends on an error it did not expect.
-QUITTING = "found an unhandled exception"
-# The same such error this many times in a row ends the processor: a
-# Redis user without LMOVE, say, would otherwise restart workers for ever.
+QUITTING = "found an unhandled exception"  # RQ's words
+# The same error this many times in a row ends the processor (a Redis user
+# without LMOVE, say), which would otherwise restart workers for ever.
 QUITS_IN_A_ROW = 3
 
 
@@ -51,11 +47,9 @@ class QuitNotice(logging.Handler):
 
 
 class PipeWatch:
-    """A worker's stdout: a closed pipe stops the processor, not the job.
+    """A worker's stdout: a closed pipe (``| head -1``) stops the processor.
 
-    A job's print into a reader that went (``| head -1``) would fail the
-    job; here the rest goes to /dev/null and the pool is told to stop, so
-    the job ends as it would have, and the processor exits 0.
+    The job ends as it would have; the rest goes to /dev/null.
     """
 
     def __init__(self, stream: Any) -> None:
@@ -90,16 +84,11 @@ class PipeWatch:
 
 
 def run_pool_worker(*args: Any, causes: Any = None, **kwargs: Any) -> None:
-    """Run one worker of the pool; a lost Redis ends it with one log line.
-
-    RQ would end it with a traceback; the pool starts another. The error
-    the worker quits on goes to CAUSES (see QuitNotice).
-    """
+    """Run one worker of the pool; a lost Redis ends it on one log line."""
     if causes is not None:
         logging.getLogger("rq.worker").addHandler(QuitNotice(causes))
-    # Until RQ's handlers are in place, a stop is only remembered; the
-    # pool forked this process with the stop signals blocked (see
-    # KuePool.start_worker): one sent meanwhile is delivered now.
+    # Forked with the stop signals blocked: one sent meanwhile is delivered
+    # now, and remembered until RQ's handlers are in place.
     signals.remember_stops()
     signals.unblock_stops()
     sys.stdout = PipeWatch(sys.stdout)
@@ -114,8 +103,7 @@ def run_pool_worker(*args: Any, causes: Any = None, **kwargs: Any) -> None:
 class KuePool(WorkerPool):
     """RQ's WorkerPool, with quiet, replaceable workers and the upkeep."""
 
-    # The error that ended the pool, its workers quitting on it in a row.
-    fatal: str | None = None
+    fatal: str | None = None  # the error the workers quit on in a row
 
     @functools.cached_property
     def recoveries(self) -> list[Recovery]:
@@ -157,7 +145,7 @@ class KuePool(WorkerPool):
     def start_worker(self, *args: Any, **kwargs: Any) -> None:
         """Fork a worker with the stop signals blocked until it runs.
 
-        Python's after-fork reset dropped a signal that came during fork().
+        Python's after-fork reset would drop a signal sent during fork().
         """
         with signals.stops_blocked():
             if self.status != self.Status.STOPPED:
@@ -202,11 +190,6 @@ class OneLineFormatter(logging.Formatter):
         return line
 
 
-def is_job_failure(record: logging.LogRecord) -> bool:
-    """Tell whether RECORD is RQ logging a job's exception (it has job_id)."""
-    return hasattr(record, "job_id")
-
-
 def log_level() -> str:
     """Return $RQ_LOGGING_LEVEL, ERROR by default; ValueError if no level."""
     level = os.environ.get("RQ_LOGGING_LEVEL", "ERROR").upper()
@@ -216,17 +199,15 @@ def log_level() -> str:
 
 
 def setup_logging() -> str:
-    """Send RQ's log to stderr, one line a record; return the level.
-
-    At ERROR (the default) the jobs' own failures are left out.
-    """
+    """Send RQ's log to stderr, one line a record; return the level."""
     level = log_level()
     logger = logging.getLogger("rq")
     if not logger.handlers:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(OneLineFormatter())
         if logging.getLevelName(level) >= logging.ERROR:
-            handler.addFilter(lambda record: not is_job_failure(record))
+            # Not the jobs' own failures: RQ logs those with their job_id.
+            handler.addFilter(lambda record: not hasattr(record, "job_id"))
         logger.addHandler(handler)
     # RQ sets some of its loggers to INFO when imported: set every one.
     for name in list(logging.root.manager.loggerDict):
@@ -237,10 +218,9 @@ def setup_logging() -> str:
 
 def process(queue_name: str, concurrency: int, function: Callable,
             connection: redis.Redis) -> None:
-    """Run CONCURRENCY workers on QUEUE_NAME until Ctrl-C or SIGTERM.
+    """Run CONCURRENCY workers of FUNCTION, and only it, on QUEUE_NAME.
 
-    Kue's queue.process(type, n, fn): the workers run FUNCTION, and only it.
-    A job that is running finishes first. CONNECTION must not decode.
+    Kue's queue.process(type, n, fn), until Ctrl-C or SIGTERM.
     """
     level = setup_logging()
     warn_if_evicting(connection)
@@ -278,11 +258,7 @@ class BackgroundWorker:
                 self.thread.start()
 
     def own_queue(self) -> KueQueue:
-        """Return the queue on a connection of its own.
-
-        RQ's worker raises its socket timeout, which the web server's
-        requests must not wait out; the upkeep's writes are sent once.
-        """
+        """Return the queue on a connection of its own (RQ sets timeouts)."""
         connection_class, pool_class, pool_kwargs = parse_connection(
             self.queue.connection)
         return KueQueue(self.queue.name, serializer=JSONSerializer,
