@@ -3,6 +3,7 @@
 The pool's loop also runs RQ's scheduler step and the recovery of dead
 workers' jobs; RQ's log goes to stderr, one line a record.
 """
+import ctypes
 import functools
 import logging
 import multiprocessing
@@ -30,6 +31,7 @@ QUITTING = "found an unhandled exception"  # RQ's words
 # The same error this many times in a row ends the processor (a Redis user
 # without LMOVE, say), which would otherwise restart workers for ever.
 QUITS_IN_A_ROW = 3
+PR_SET_PDEATHSIG = 1  # Linux's prctl option
 
 
 class QuitNotice(logging.Handler):
@@ -83,10 +85,24 @@ class PipeWatch:
         return getattr(self.stream, name)
 
 
-def run_pool_worker(*args: Any, causes: Any = None, **kwargs: Any) -> None:
+def stop_with(pool_pid: int) -> None:
+    """Have a SIGTERM (a warm stop) sent to this worker when its pool dies.
+
+    A pool killed with kill -9 would leave its workers running, unseen.
+    """
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != pool_pid:  # it died before that
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+def run_pool_worker(*args: Any, causes: Any = None, pool_pid: int = 0,
+                    **kwargs: Any) -> None:
     """Run one worker of the pool; a lost Redis ends it on one log line."""
     if causes is not None:
         logging.getLogger("rq.worker").addHandler(QuitNotice(causes))
+    if pool_pid:
+        stop_with(pool_pid)
     # Forked with the stop signals blocked: one sent meanwhile is delivered
     # now, and remembered until RQ's handlers are in place.
     signals.remember_stops()
@@ -139,7 +155,8 @@ class KuePool(WorkerPool):
         process = super().get_worker_process(name, burst, _sleep,
                                              log_level())
         return ForkProcess(target=run_pool_worker, args=process._args,
-                           kwargs={**process._kwargs, "causes": self.causes},
+                           kwargs={**process._kwargs, "causes": self.causes,
+                                   "pool_pid": os.getpid()},
                            name=process.name)
 
     def start_worker(self, *args: Any, **kwargs: Any) -> None:

@@ -17,6 +17,7 @@ from rq.job import Job
 from rq.results import Result
 from rq.serializers import JSONSerializer
 
+from faults import describe_group, group_alive
 from helpers import (ROOT, NotListening, Script, run_script, script_env,
                      wait_until)
 from queuing import kue, options, recovery, workers
@@ -337,6 +338,28 @@ def test_a_job_running_at_sigterm_finishes_before_the_processor_exits(
     assert job.get_status(refresh=True) == "finished"
     assert list(kue.job_events(connection, queue.name, [job.id])) == [
         kue.JobEvent(job.id, "complete", "")]
+
+
+@pytest.mark.parametrize("busy", [False, True], ids=["idle", "busy"])
+def test_a_processor_killed_alone_leaves_no_worker_behind(real_redis, busy):
+    """kill -9 of the pool process only: its worker stops as on SIGTERM."""
+    connection = redis.Redis.from_url(real_redis)
+    processor = processor_of("sleepy", "time", "sleep", real_redis)
+    try:
+        queue = kue.queue_for("sleepy", connection)
+        if busy:
+            job = kue.create_job(queue, "time.sleep", 1)
+            wait_until(lambda: job.get_status(refresh=True) == "started",
+                       message="the job to start")
+        processor.process.kill()
+        wait_until(lambda: not group_alive(processor.process.pid),
+                   timeout=15, message=lambda: "a worker outlived its pool: "
+                   + describe_group(processor.process.pid))
+    finally:
+        processor.kill()
+    assert connection.scard("rq:workers:sleepy") == 0
+    if busy:
+        assert job.get_status(refresh=True) == "finished"
 
 
 def test_a_finished_job_keeps_its_rq_result_for_rqs_result_ttl(
