@@ -182,6 +182,10 @@ class Demo:
     def stop(self, background: Background) -> None:
         """Press Ctrl-C on a background script and show what it printed."""
         output = background.stop()
+        if not output:
+            print(f"[{background.script}, stopped with Ctrl-C, had printed "
+                  "nothing]")
+            return
         print(f"[{background.script}, stopped with Ctrl-C, had printed:]")
         print(output, end="")
 
