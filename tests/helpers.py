@@ -10,6 +10,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any, NoReturn
 
@@ -327,13 +328,23 @@ def init_seats(redis_url: str) -> subprocess.CompletedProcess:
 def start_seat_server(kind: str, redis_url: str) -> tuple[Script, str]:
     """Start 100-seat under SEAT_SERVERS[KIND]; return it and its base URL.
 
-    A WSGI server does not open the seats: init-seats does, first.
+    A WSGI server does not open the seats: init-seats does, while the
+    server starts (the app reads them only when asked). Both must be done.
     """
-    if kind != "script":
-        opened = init_seats(redis_url)
-        assert opened.returncode == 0, opened.stderr
-    return serve("100-seat.py", redis_url, SEAT_SERVERS[kind],
-                 "/available_seats")
+    if kind == "script":
+        return serve("100-seat.py", redis_url, SEAT_SERVERS[kind],
+                     "/available_seats")
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        opening = pool.submit(init_seats, redis_url)
+        server, base = serve("100-seat.py", redis_url, SEAT_SERVERS[kind],
+                             "/available_seats")
+        try:
+            opened = opening.result()
+            assert opened.returncode == 0, opened.stderr
+        except BaseException:
+            server.kill()
+            raise
+    return server, base
 
 
 def serve(name: str, redis_url: str, command: Callable[[int], Any],

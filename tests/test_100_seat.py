@@ -10,7 +10,8 @@ import redis
 from rq import Queue
 from rq.serializers import JSONSerializer
 
-from queuing import events
+from queuing import events, kue
+from queuing.worker import ThreadWorker
 
 from helpers import (ROOT, SEAT_SERVERS, Script, http_get, printed_lines,
                      script_env, start_seat_server, wait_until)
@@ -22,8 +23,24 @@ IN_PROCESS = b'{"status":"Reservation in process"}'
 BLOCKED = b'{"status":"Reservation are blocked"}'
 
 
+# Seconds the app's job watcher and worker wait, here, before they look
+# whether they were closed: each close waits for one such wait.
+CLOSE_CHECK = 0.02
+
+
 @pytest.fixture
-def app(connection):
+def quick_close(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let the app's watcher and worker see a close within CLOSE_CHECK.
+
+    They wait for events and jobs a slice at a time (a quarter of a second
+    by default); a shorter slice only makes them look for a close sooner.
+    """
+    monkeypatch.setattr(kue, "WATCHER_BLOCK", int(CLOSE_CHECK * 1000))
+    monkeypatch.setattr(ThreadWorker, "wait_slice", CLOSE_CHECK)
+
+
+@pytest.fixture
+def app(connection, quick_close):
     """Yield the app on the backend under test, launched (50 seats, open)."""
     seat.open_reservations(connection)
     application = seat.create_app(connection)
@@ -129,10 +146,10 @@ def test_a_job_run_again_takes_no_second_seat(connection, monkeypatch):
     assert 0 < connection.ttl("reserve_seat:taken:7") <= 86400
 
 
-def test_redis_down_answers_json(capsys, monkeypatch):
+def test_redis_down_answers_json(capsys, monkeypatch, quick_close):
     # A fake's lost link looks dropped, not refused: it is tried again for
     # RECONNECT_WINDOW seconds (a stopped real Redis fails at once).
-    monkeypatch.setattr(events, "RECONNECT_WINDOW", 0.5)
+    monkeypatch.setattr(events, "RECONNECT_WINDOW", 0.1)
     server = fakeredis.FakeServer()
     connection = fakeredis.FakeRedis(server=server)
     seat.open_reservations(connection)
@@ -211,7 +228,7 @@ def test_concurrent_reservations_take_exactly_50_seats(
 
 
 def test_jobs_run_by_external_rq_workers_are_reported_by_the_server(
-        real_redis, real_client, capsys):
+        real_redis, real_client, capsys, quick_close):
     connection = redis.Redis.from_url(real_redis)
     seat.open_reservations(connection)
     app = seat.create_app(connection)
