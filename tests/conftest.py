@@ -21,7 +21,7 @@ import redis.asyncio
 import queuing.connection
 
 from helpers import (answers, free_port, hear_ctrl_c, redis_server_binaries,
-                     start_redis_server, unavailable)
+                     start_redis_server, stop_redis_server, unavailable)
 
 
 # Naming this many test files or fewer (a task's, say) runs them in one
@@ -150,9 +150,7 @@ def private_redis_server(tmp_path_factory: pytest.TempPathFactory,
              "no redis-server found (PATH, the venv, /usr/bin)"]))
     process, url = start_redis_server(tmp_path_factory.mktemp("redis"))
     yield url
-    # Killed: it saves nothing, and SIGTERM waits for its next tick (100 ms).
-    process.kill()
-    process.wait()
+    stop_redis_server(process)
 
 
 @pytest.fixture
