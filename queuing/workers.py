@@ -54,10 +54,10 @@ class PipeWatch:
     The job ends as it would have; the rest goes to /dev/null.
     """
 
-    def __init__(self, stream: Any) -> None:
-        """Watch STREAM, the sys.stdout of a worker the pool forked."""
+    def __init__(self, stream: Any, pool_pid: int) -> None:
+        """Watch STREAM, the stdout of a worker the pool POOL_PID forked."""
         self.stream = stream
-        self.pool_pid = os.getppid()
+        self.pool_pid = pool_pid
 
     def write(self, text: str) -> int:
         """Write TEXT; a closed pipe only stops the processor."""
@@ -96,18 +96,16 @@ def stop_with(pool_pid: int) -> None:
         os.kill(os.getpid(), signal.SIGTERM)
 
 
-def run_pool_worker(*args: Any, causes: Any = None, pool_pid: int = 0,
+def run_pool_worker(*args: Any, causes: Any, pool_pid: int,
                     **kwargs: Any) -> None:
     """Run one worker of the pool; a lost Redis ends it on one log line."""
-    if causes is not None:
-        logging.getLogger("rq.worker").addHandler(QuitNotice(causes))
-    if pool_pid:
-        stop_with(pool_pid)
+    logging.getLogger("rq.worker").addHandler(QuitNotice(causes))
+    stop_with(pool_pid)
     # Forked with the stop signals blocked: one sent meanwhile is delivered
     # now, and remembered until RQ's handlers are in place.
     signals.remember_stops()
     signals.unblock_stops()
-    sys.stdout = PipeWatch(sys.stdout)
+    sys.stdout = PipeWatch(sys.stdout, pool_pid)
     try:
         run_worker(*args, **kwargs)
     except redis.RedisError as error:
