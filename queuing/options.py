@@ -96,10 +96,7 @@ def check_options(priority: str = "normal", attempts: int = 1,
 
 
 def check_backoff(backoff: bool | dict | None, delay: float) -> dict | None:
-    """Return BACKOFF as {"type": ..., "delay": ms}, or None for none.
-
-    True, or no delay given, is Kue's: the job's own DELAY.
-    """
+    """Return BACKOFF as {"type", "delay"} or None; Kue's delay: DELAY."""
     if backoff is None or backoff is False:
         return None
     if backoff is True:

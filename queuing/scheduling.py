@@ -8,6 +8,7 @@ import time
 from datetime import datetime
 from typing import Any
 
+import redis
 from rq import Queue
 from rq.job import Job
 from rq.scheduler import RQScheduler
@@ -119,4 +120,7 @@ class Promotion:
 
     def close(self) -> None:
         """Give RQ's scheduler lock back, for another process to take."""
-        self.scheduler.release_locks()
+        try:
+            self.scheduler.release_locks()
+        except redis.RedisError:
+            pass  # it expires within a minute

@@ -59,6 +59,7 @@ class KueWorker(SimpleWorker):
     stops_alone = False  # RQ's shutdown command signals the whole process
     wait_slice = WAIT_SLICE
     torn_down = False
+    upkeep: tuple = ()  # Recovery, Promotion: a pool's loop runs them
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         """Make the worker: a short TTL, a reconnecting link, the namespace."""
@@ -86,16 +87,13 @@ class KueWorker(SimpleWorker):
         """Tell whether the worker was asked to stop."""
         return self._stop_requested
 
-    def between_waits(self) -> None:
-        """Do what must be done between two waits for a job: nothing here."""
-
     def dequeue_job_and_maintain_ttl(self, timeout: int | None,
                                      max_idle_time: int | None = None
                                      ) -> Any:
         """Wait for a job a slice at a time, failing the unreadable ones."""
         wait = None if timeout is None else self.wait_slice
         while not self.stop_wanted():
-            self.between_waits()
+            run_due(self.upkeep)  # between two waits for a job
             try:
                 result = super().dequeue_job_and_maintain_ttl(wait, wait)
             except (redis.ConnectionError, redis.TimeoutError,
@@ -275,13 +273,8 @@ class ThreadWorker(KueWorker):
     death_penalty_class = TimerDeathPenalty
     wait_slice = SERVER_WAIT_SLICE
     stops_alone = True
-    stopping: threading.Event  # these two are set by its BackgroundWorker
-    upkeep: list
+    stopping: threading.Event  # set by its BackgroundWorker, as upkeep
 
     def stop_wanted(self) -> bool:
         """Tell whether the server closed the worker, or RQ told it to stop."""
         return self.stopping.is_set() or self._stop_requested
-
-    def between_waits(self) -> None:
-        """Run the upkeep tasks that are due."""
-        run_due(self.upkeep)

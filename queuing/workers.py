@@ -100,6 +100,7 @@ def run_pool_worker(*args: Any, causes: Any, pool_pid: int,
                     **kwargs: Any) -> None:
     """Run one worker of the pool; a lost Redis ends it on one log line."""
     logging.getLogger("rq.worker").addHandler(QuitNotice(causes))
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the pool's, inherited
     stop_with(pool_pid)
     # Forked with the stop signals blocked: one sent meanwhile is delivered
     # now, and remembered until RQ's handlers are in place.
@@ -112,6 +113,10 @@ def run_pool_worker(*args: Any, causes: Any, pool_pid: int,
         logging.getLogger("rq.worker").error(
             "Worker stopped on a Redis error: %s; the pool starts another",
             error)
+
+
+class PoolEnded(Exception):
+    """A stopping pool's last worker ended: RQ's loop may end now."""
 
 
 class KuePool(WorkerPool):
@@ -140,12 +145,24 @@ class KuePool(WorkerPool):
         return [Promotion(queue, log_level()) for queue in self.queues]
 
     def check_workers(self, respawn: bool = True) -> None:
-        """Check the workers as RQ does, then run the upkeep that is due."""
+        """Check the workers as RQ does, run the upkeep; end if they ended."""
         if signals.early_stop_requested and (
                 self.status != self.Status.STOPPED):
             self.request_stop()
         super().check_workers(respawn)
         run_due([*self.recoveries, *self.promotions])
+        self.end_if_stopped()
+
+    def end_if_stopped(self) -> None:
+        """Raise PoolEnded if the pool stops with no worker left."""
+        if self.status == self.Status.STOPPED and (
+                self.all_workers_have_stopped()):
+            raise PoolEnded
+
+    def worker_ended(self, signum: int, frame: Any) -> None:
+        """On SIGCHLD: end RQ's loop now if it sleeps with no worker left."""
+        if frame is not None and frame.f_code is WorkerPool.start.__code__:
+            self.end_if_stopped()
 
     def get_worker_process(self, name: str, burst: bool, _sleep: float = 0,
                            logging_level: str = "INFO") -> BaseProcess:
@@ -187,10 +204,7 @@ class KuePool(WorkerPool):
     def close(self) -> None:
         """Give back RQ's scheduler locks that the pool holds."""
         for promotion in self.promotions:
-            try:
-                promotion.close()
-            except redis.RedisError:
-                pass  # they expire within a minute
+            promotion.close()
 
 
 class OneLineFormatter(logging.Formatter):
@@ -233,10 +247,7 @@ def setup_logging() -> str:
 
 def process(queue_name: str, concurrency: int, function: Callable,
             connection: redis.Redis) -> None:
-    """Run CONCURRENCY workers of FUNCTION, and only it, on QUEUE_NAME.
-
-    Kue's queue.process(type, n, fn), until Ctrl-C or SIGTERM.
-    """
+    """Kue's queue.process: CONCURRENCY workers of FUNCTION, until Ctrl-C."""
     level = setup_logging()
     warn_if_evicting(connection)
     signals.remember_stops()
@@ -245,9 +256,13 @@ def process(queue_name: str, concurrency: int, function: Callable,
     pool = KuePool([queue_name], connection=connection,
                    num_workers=concurrency, worker_class=worker_class,
                    queue_class=KueQueue, serializer=JSONSerializer)
+    signal.signal(signal.SIGCHLD, pool.worker_ended)
     try:
         pool.start(logging_level=level)
+    except PoolEnded:
+        pass  # as RQ's loop would, a second later
     finally:
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         pool.close()
     if pool.fatal is not None:
         sys.exit(f"Error: the workers stopped {len(pool.quits)} times in a "
@@ -304,10 +319,7 @@ class BackgroundWorker:
             if worker is not None:
                 recovery.known_dead.add(worker.name)
             self.stopping.wait(1)
-        try:
-            promotion.close()
-        except redis.RedisError:
-            pass  # the lock expires within a minute
+        promotion.close()
 
     def close(self) -> None:
         """Stop the worker, waiting a little for its thread to end."""

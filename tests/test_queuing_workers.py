@@ -34,11 +34,12 @@ cli.run(lambda: workers.process("{queue}", 1, {module}.{function},
 """
 
 
-def processor_of(queue: str, module: str, function: str,
-                 url: str) -> Script:
+def processor_of(queue: str, module: str, function: str, url: str,
+                 program: str = PROCESSOR) -> Script:
     """Start a processor running MODULE.FUNCTION on QUEUE; wait for it."""
-    script = Script(queue, url, command=[sys.executable, "-c",
-                                         PROCESSOR.format(**locals())])
+    script = Script(queue, url, command=[
+        sys.executable, "-c",
+        program.format(queue=queue, module=module, function=function)])
     try:
         with redis.Redis.from_url(url) as connection:
             wait_until(lambda: connection.scard(f"rq:workers:{queue}") == 1,
@@ -355,6 +356,37 @@ def test_a_processor_killed_alone_leaves_no_worker_behind(real_redis, busy):
         wait_until(lambda: not group_alive(processor.process.pid),
                    timeout=15, message=lambda: "a worker outlived its pool: "
                    + describe_group(processor.process.pid))
+    finally:
+        processor.kill()
+    assert connection.scard("rq:workers:sleepy") == 0
+    if busy:
+        assert job.get_status(refresh=True) == "finished"
+
+
+# The processor above, with RQ's pool sleeping for ever between two looks
+# at its workers, instead of a second: in a C call, as time.sleep is.
+NEVER_LOOKING_AGAIN = """
+import socket, types
+import rq.worker_pool
+ENDS = socket.socketpair()  # nothing is ever sent: recv(1) blocks
+rq.worker_pool.time = types.SimpleNamespace(sleep=ENDS[0].recv)
+""" + PROCESSOR
+
+
+@pytest.mark.parametrize("busy", [False, True], ids=["idle", "busy"])
+def test_a_stopped_processor_ends_with_its_worker_not_at_rqs_next_look(
+        real_redis, busy):
+    connection = redis.Redis.from_url(real_redis)
+    processor = processor_of("sleepy", "time", "sleep", real_redis,
+                             program=NEVER_LOOKING_AGAIN)
+    try:
+        queue = kue.queue_for("sleepy", connection)
+        if busy:
+            job = kue.create_job(queue, "time.sleep", 1)
+            wait_until(lambda: job.get_status(refresh=True) == "started",
+                       message="the job to start")
+        # Before the fix, the processor waited for RQ's next look: never.
+        assert processor.stop(signal.SIGTERM, timeout=15) == (0, "", "")
     finally:
         processor.kill()
     assert connection.scard("rq:workers:sleepy") == 0
