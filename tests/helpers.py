@@ -304,12 +304,12 @@ def unavailable(reason: str) -> NoReturn:
 
 
 # How each test serves 100-seat: the script itself, or gunicorn with two
-# processes (the README's production command); None runs ./100-seat.py.
+# processes (docs/production.md's command); None runs ./100-seat.py.
 SEAT_SERVERS = {
     "script": lambda port: None,
     "gunicorn -w 2": lambda port: [
-        sys.executable, "-m", "gunicorn", "-w", "2", "-k", "gthread",
-        "--threads", "8", "-b", f"127.0.0.1:{port}",
+        sys.executable, "-m", "gunicorn", "--no-control-socket", "-w", "2",
+        "-k", "gthread", "--threads", "8", "-b", f"127.0.0.1:{port}",
         "100-seat:create_app()"],
 }
 

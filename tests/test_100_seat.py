@@ -1,7 +1,6 @@
 """Task 13: 100-seat.py reserves 50 seats through the reserve_seat queue."""
 import importlib
 import signal
-import subprocess
 from concurrent.futures import ThreadPoolExecutor
 
 import fakeredis
@@ -13,8 +12,8 @@ from rq.serializers import JSONSerializer
 from queuing import events, kue
 from queuing.worker import ThreadWorker
 
-from helpers import (ROOT, SEAT_SERVERS, Script, http_get, printed_lines,
-                     script_env, start_seat_server, wait_until)
+from helpers import (Script, http_get, printed_lines, start_seat_server,
+                     wait_until)
 
 seat = importlib.import_module("100-seat")
 
@@ -212,39 +211,23 @@ def check_seat_run(url: str, server: Script, real_client) -> None:
     assert http_get(url + "/reserve_seat")[2] == BLOCKED
 
 
-@pytest.mark.parametrize("kind", list(SEAT_SERVERS))
-def test_concurrent_reservations_take_exactly_50_seats(
-        real_redis, real_client, kind):
-    server, url = start_seat_server(kind, real_redis)
-    try:
-        assert real_client.get("available_seats") == "50"
-        assert http_get(url + "/available_seats") == (
-            200, "application/json", SEATS_50)
-        check_seat_run(url, server, real_client)
-        code, _, err = server.stop(signal.SIGTERM)
-        assert code == 0 and "Traceback" not in err, err
-    finally:
-        server.kill()
+@pytest.fixture
+def seat_server(real_redis):
+    """Yield ./100-seat.py serving on a free port, and its base URL.
+
+    tests/test_production.py runs the test below again on gunicorn.
+    """
+    server, url = start_seat_server("script", real_redis)
+    yield server, url
+    server.kill()
 
 
-def test_jobs_run_by_external_rq_workers_are_reported_by_the_server(
-        real_redis, real_client, capsys, quick_close):
-    connection = redis.Redis.from_url(real_redis)
-    seat.open_reservations(connection)
-    app = seat.create_app(connection)
-    http = app.test_client()
-    try:
-        for _ in range(3):
-            assert http.get("/reserve_seat").get_data() == IN_PROCESS
-        # Two workers at once, each taking what the other left.
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            list(pool.map(lambda _: subprocess.run(
-                ["rq", "worker", "--burst", "-S", "json", "-u", real_redis,
-                 "reserve_seat"], cwd=ROOT, env=script_env(real_redis),
-                check=True, capture_output=True, timeout=60), range(2)))
-        lines = printed_lines(capsys, 3, "completed lines")
-        assert sorted(lines) == [f"Seat reservation job {n} completed"
-                                 for n in (1, 2, 3)]
-        assert real_client.get("available_seats") == "47"
-    finally:
-        close(app)
+def test_concurrent_reservations_take_exactly_50_seats(seat_server,
+                                                       real_client):
+    server, url = seat_server
+    assert real_client.get("available_seats") == "50"
+    assert http_get(url + "/available_seats") == (
+        200, "application/json", SEATS_50)
+    check_seat_run(url, server, real_client)
+    code, _, err = server.stop(signal.SIGTERM)
+    assert code == 0 and "Traceback" not in err, err

@@ -1,7 +1,6 @@
 """Task 12: 9-stock.py lists products and reserves stock, byte for byte."""
 import importlib
 import signal
-import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import fakeredis
@@ -127,36 +126,22 @@ def test_an_internal_error_is_a_json_500(http, monkeypatch, capsys):
     assert capsys.readouterr().err == "Error: RuntimeError: boom\n"
 
 
-SERVERS = {
-    "script": lambda port: None,
-    "gunicorn": lambda port: [
-        sys.executable, "-m", "gunicorn", "-w", "2", "-k", "gthread",
-        "-b", f"127.0.0.1:{port}", "9-stock:create_app()"],
-    "granian": lambda port: [
-        sys.executable, "-m", "granian", "--interface", "wsgi", "--workers",
-        "2", "--blocking-threads", "1", "--workers-kill-timeout", "3",
-        "--host", "127.0.0.1", "--port", str(port), "--factory",
-        "9-stock:create_app"],
-}
-
-
-def start_server(kind: str, redis_url: str) -> tuple[str, Script]:
-    """Serve the app as SERVERS[KIND] does on a free port; return its URL."""
-    script, url = serve("9-stock.py", redis_url, SERVERS[kind],
+def start_server(redis_url: str) -> tuple[str, Script]:
+    """Start ./9-stock.py on a free port; return its URL and the script."""
+    script, url = serve("9-stock.py", redis_url, lambda port: None,
                         "/list_products")
     return url, script
 
 
-@pytest.fixture(scope="module", params=list(SERVERS))
-def started(real_redis_url, request):
-    """Serve the app one way (the script, gunicorn, granian) for the module.
+@pytest.fixture(scope="module")
+def started(real_redis_url):
+    """Serve the app as the script does, for the whole module.
 
     The app keeps its state in Redis only, which each test empties: one
-    server serves every test of its kind. It is killed at the end: the
-    shutdown of gunicorn and granian is theirs (granian's can hang when
-    stopped under load).
+    server serves every test. tests/test_production.py runs these tests
+    again on granian and gunicorn.
     """
-    url, script = start_server(request.param, real_redis_url)
+    url, script = start_server(real_redis_url)
     yield url, script
     script.kill()
 
@@ -169,7 +154,7 @@ def server(started, real_redis):
     return url
 
 
-def test_the_script_answers_like_curl_expects(server):
+def test_the_server_answers_like_curl_expects(server):
     assert http_get(server + "/list_products") == (
         200, "application/json", LIST)
     assert http_get(server + "/list_products/1") == (
@@ -196,7 +181,7 @@ def test_concurrent_reservations_confirm_exactly_the_stock(
 
 
 def test_ctrl_c_stops_the_script_cleanly(real_redis):
-    url, script = start_server("script", real_redis)
+    url, script = start_server(real_redis)
     try:
         assert http_get(url + "/reserve_product/1")[2] == (
             b'{"status":"Reservation confirmed","itemId":1}')
