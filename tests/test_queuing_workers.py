@@ -12,6 +12,7 @@ import time
 import pytest
 
 import redis
+from rq import Queue
 from rq.exceptions import StopRequested
 from rq.job import Job
 from rq.results import Result
@@ -324,15 +325,21 @@ def test_the_processor_script_refuses_os_system(real_redis, tmp_path):
     assert not marker.exists()
 
 
+def started_sleep(queue: Queue) -> Job:
+    """Queue a one-second time.sleep job on QUEUE; return it once started."""
+    job = kue.create_job(queue, "time.sleep", 1)
+    wait_until(lambda: job.get_status(refresh=True) == "started",
+               message="the job to start")
+    return job
+
+
 def test_a_job_running_at_sigterm_finishes_before_the_processor_exits(
         real_redis):
     connection = redis.Redis.from_url(real_redis)
     processor = processor_of("sleepy", "time", "sleep", real_redis)
     try:
         queue = kue.queue_for("sleepy", connection)
-        job = kue.create_job(queue, "time.sleep", 1)
-        wait_until(lambda: job.get_status(refresh=True) == "started",
-                   message="the job to start")
+        job = started_sleep(queue)
         assert processor.stop(signal.SIGTERM, timeout=15) == (0, "", "")
     finally:
         processor.kill()
@@ -349,9 +356,7 @@ def test_a_processor_killed_alone_leaves_no_worker_behind(real_redis, busy):
     try:
         queue = kue.queue_for("sleepy", connection)
         if busy:
-            job = kue.create_job(queue, "time.sleep", 1)
-            wait_until(lambda: job.get_status(refresh=True) == "started",
-                       message="the job to start")
+            job = started_sleep(queue)
         processor.process.kill()
         wait_until(lambda: not group_alive(processor.process.pid),
                    timeout=15, message=lambda: "a worker outlived its pool: "
@@ -382,9 +387,7 @@ def test_a_stopped_processor_ends_with_its_worker_not_at_rqs_next_look(
     try:
         queue = kue.queue_for("sleepy", connection)
         if busy:
-            job = kue.create_job(queue, "time.sleep", 1)
-            wait_until(lambda: job.get_status(refresh=True) == "started",
-                       message="the job to start")
+            job = started_sleep(queue)
         # Before the fix, the processor waited for RQ's next look: never.
         assert processor.stop(signal.SIGTERM, timeout=15) == (0, "", "")
     finally:
