@@ -72,8 +72,9 @@ MODES = {"mixed": PHONES, "passing": PHONES[2:4], "failing": PHONES[:2]}
 SERVERS = {
     "dev server": lambda port: ["./9-stock.py"],
     "gunicorn -w 2 -k gthread --threads 8": lambda port: [
-        sys.executable, "-m", "gunicorn", "-w", "2", "-k", "gthread",
-        "--threads", "8", "-b", f"127.0.0.1:{port}", "9-stock:create_app()"],
+        sys.executable, "-m", "gunicorn", "--no-control-socket", "-w", "2",
+        "-k", "gthread", "--threads", "8", "-b", f"127.0.0.1:{port}",
+        "9-stock:create_app()"],
     "granian --workers 2 --blocking-threads 1": lambda port: [
         sys.executable, "-m", "granian", "--interface", "wsgi", "--workers",
         "2", "--blocking-threads", "1", "--workers-kill-timeout", "3",
@@ -83,8 +84,8 @@ SERVERS = {
 SEAT_SERVERS = {
     "dev server": lambda port: ["./100-seat.py"],
     "gunicorn -w 2 -k gthread --threads 8": lambda port: [
-        sys.executable, "-m", "gunicorn", "-w", "2", "-k", "gthread",
-        "--threads", "8", "-b", f"127.0.0.1:{port}",
+        sys.executable, "-m", "gunicorn", "--no-control-socket", "-w", "2",
+        "-k", "gthread", "--threads", "8", "-b", f"127.0.0.1:{port}",
         "100-seat:create_app()"],
     "granian --workers 2 --blocking-threads 1": lambda port: [
         sys.executable, "-m", "granian", "--interface", "wsgi", "--workers",
