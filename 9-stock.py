@@ -20,7 +20,7 @@ from flask import Flask, Response
 
 from queuing.connection import default_client
 from queuing.web import (action, check_count, json_errors, json_response,
-                         serve)
+                         listen)
 
 LIST_PRODUCTS = [
     {"itemId": 1, "itemName": "Suitcase 250", "price": 50,
@@ -132,7 +132,7 @@ def create_app(client: redis.Redis | None = None) -> Flask:
 
 def main() -> None:
     """Serve the inventory API."""
-    serve(create_app())
+    listen(create_app()).serve_forever()
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ With ``run``, Ctrl-C and SIGTERM exit 0; any error, in any thread, is one
 line on stderr and status 1; a reader that closes the pipe (``| head -1``)
 ends the script quietly; and every line printed is one whole write.
 """
+import atexit
 import functools
 import os
 import signal
@@ -58,9 +59,13 @@ def whole_lines(stream: Any) -> None:
         stream.reconfigure(line_buffering=True, write_through=False)
 
 
-def stop(signum: int, frame: Any) -> NoReturn:
-    """Turn SIGTERM into the same clean exit as Ctrl-C."""
-    raise KeyboardInterrupt
+EXIT_CALLBACKS: list[Callable[[], Any]] = []
+
+
+def on_exit(callback: Callable[[], Any]) -> None:
+    """Run CALLBACK as the program ends: by run(), or under a WSGI server."""
+    EXIT_CALLBACKS.append(callback)
+    atexit.register(callback)
 
 
 def run(main: Callable[[], Any]) -> NoReturn:
@@ -68,9 +73,9 @@ def run(main: Callable[[], Any]) -> NoReturn:
     whole_lines(sys.stdout)
     whole_lines(sys.stderr)
     try:
-        # Inside the try: a Ctrl-C may come as the handler goes in.
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        signal.signal(signal.SIGTERM, stop)
+        # In the try: a Ctrl-C may come meanwhile. SIGTERM: as a Ctrl-C.
+        for signal_number in signal.SIGINT, signal.SIGTERM:
+            signal.signal(signal_number, signal.default_int_handler)
         threading.excepthook = lambda hook_args: fail(hook_args.exc_value)
         main()
         sys.stdout.flush()
@@ -78,6 +83,8 @@ def run(main: Callable[[], Any]) -> NoReturn:
         sys.exit(0)
     except Exception as error:  # the last line of defence: no traceback
         fail(error)
+    for callback in EXIT_CALLBACKS:  # os._exit() skips atexit's
+        callback()
     sys.stderr.flush()
     # Done, as a Node script is: skip Python's slow teardown of the libraries.
     os._exit(0)

@@ -46,11 +46,6 @@ def stops_blocked() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
-def unblock_stops() -> None:
-    """Deliver the stop signals held back since a fork (see stops_blocked)."""
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
-
-
 @contextmanager
 def waiting() -> Iterator[None]:
     """Note that the worker waits for a job while inside."""

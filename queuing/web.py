@@ -141,11 +141,6 @@ def cannot_serve(host: str, port: int, error: OSError) -> str:
             f"{error.strerror or error}")
 
 
-def serve(app: Flask) -> None:
-    """Serve APP with Flask's development server until Ctrl-C."""
-    listen(app).serve_forever()
-
-
 def check_count(name: str, value: object) -> None:
     """Raise ValueError unless VALUE is a whole number, 0 or more."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:

@@ -21,7 +21,7 @@ from rq.connections import parse_connection
 from rq.serializers import JSONSerializer
 from rq.worker_pool import ForkProcess, WorkerData, WorkerPool, run_worker
 
-from queuing import kue, signals
+from queuing import cli, kue, signals
 from queuing.connection import warn_if_evicting
 from queuing.recovery import Recovery
 from queuing.scheduling import KueQueue, Promotion
@@ -32,6 +32,7 @@ QUITTING = "found an unhandled exception"  # RQ's words
 # without LMOVE, say), which would otherwise restart workers for ever.
 QUITS_IN_A_ROW = 3
 PR_SET_PDEATHSIG = 1  # Linux's prctl option
+EXIT_WAIT = 2  # seconds a server's exit waits for its worker to unregister
 
 
 class QuitNotice(logging.Handler):
@@ -105,7 +106,7 @@ def run_pool_worker(*args: Any, causes: Any, pool_pid: int,
     # Forked with the stop signals blocked: one sent meanwhile is delivered
     # now, and remembered until RQ's handlers are in place.
     signals.remember_stops()
-    signals.unblock_stops()
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, signals.STOP_SIGNALS)
     sys.stdout = PipeWatch(sys.stdout, pool_pid)
     try:
         run_worker(*args, **kwargs)
@@ -286,6 +287,7 @@ class BackgroundWorker:
             if self.thread is None:
                 self.thread = threading.Thread(target=self.work, daemon=True)
                 self.thread.start()
+                cli.on_exit(self.close_at_exit)
 
     def own_queue(self) -> KueQueue:
         """Return the queue on a connection of its own (RQ sets timeouts)."""
@@ -321,8 +323,13 @@ class BackgroundWorker:
             self.stopping.wait(1)
         promotion.close()
 
-    def close(self) -> None:
-        """Stop the worker, waiting a little for its thread to end."""
+    def close_at_exit(self) -> None:
+        """Close as the server exits, deaf to more stops: RQ forgets it."""
+        signals.ignore_stops()
+        self.close(EXIT_WAIT)
+
+    def close(self, timeout: float = 10) -> None:
+        """Stop the worker, waiting up to TIMEOUT s for its thread to end."""
         self.stopping.set()
         if self.thread is not None:
-            self.thread.join(timeout=10)
+            self.thread.join(timeout)

@@ -231,3 +231,6 @@ def test_concurrent_reservations_take_exactly_50_seats(seat_server,
     check_seat_run(url, server, real_client)
     code, _, err = server.stop(signal.SIGTERM)
     assert code == 0 and "Traceback" not in err, err
+    # Stopped, its worker is gone from RQ's lists (rq info), not left to
+    # expire there.
+    assert real_client.smembers("rq:workers:reserve_seat") == set()
