@@ -11,6 +11,8 @@ import inspect
 
 import pytest
 
+from helpers import ROOT
+
 MODULES = ["events", "kue", "options", "recovery", "scheduling", "signals",
            "worker", "workers"]
 # (RQ's class, method): the SHA-256 of its source the override was written
@@ -90,3 +92,13 @@ def test_a_pin_fails_when_rq_s_method_changes(monkeypatch):
 
     monkeypatch.setattr(base, "_shutdown", _shutdown)
     assert source_digest(base, "_shutdown") != PINS["BaseWorker", "_shutdown"]
+
+
+def test_docs_internals_names_the_overrides_found():
+    found = overrides()
+    private = sorted(f"`{base.__name__}.{name}`" for _, name, base in found
+                     if name.startswith("_") and name != "__init__")
+    sentence = (f"The package overrides {len(found)} RQ methods, "
+                f"{len(private)} of them private ({' and '.join(private)})")
+    text = " ".join((ROOT / "docs" / "internals.md").read_text().split())
+    assert sentence in text, f"docs/internals.md should say: {sentence}"
