@@ -248,7 +248,7 @@ def setup_logging() -> str:
 
 def process(queue_name: str, concurrency: int, function: Callable,
             connection: redis.Redis) -> None:
-    """Kue's queue.process: CONCURRENCY workers of FUNCTION, until Ctrl-C."""
+    """Kue's process: CONCURRENCY workers of only FUNCTION, on QUEUE_NAME."""
     level = setup_logging()
     warn_if_evicting(connection)
     signals.remember_stops()
