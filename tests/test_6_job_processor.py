@@ -42,9 +42,8 @@ WORKERS_KEY = "rq:workers:push_notification_code"
 def stopped(real_redis_url: str) -> Iterator[dict[str, tuple]]:
     """Start one idle processor per way of stopping it; stop them at once.
 
-    Return how each ended (status, stdout, stderr). A processor ends when
-    its pool next looks at its workers (RQ's WorkerPool sleeps a second
-    between looks): stopped together, the three wait for that once.
+    Return how each ended (status, stdout, stderr). Started together, the
+    three cost about one start.
     """
     with redis.Redis.from_url(real_redis_url) as client:
         client.flushdb()

@@ -53,6 +53,12 @@ def overrides() -> list[tuple[str, str, type]]:
     return found
 
 
+def private_overrides() -> list[tuple[str, str, type]]:
+    """Return the overrides of RQ's private methods (see overrides)."""
+    return [(cls, name, base) for cls, name, base in overrides()
+            if name.startswith("_") and name != "__init__"]
+
+
 def source_digest(base: type, name: str) -> str:
     """Return the first 16 hex digits of the SHA-256 of BASE.NAME's source."""
     source = inspect.getsource(rq_method(base, name))
@@ -61,15 +67,13 @@ def source_digest(base: type, name: str) -> str:
 
 def test_the_package_overrides_at_most_20_rq_methods_3_of_them_private():
     found = overrides()
-    private = [(cls, name) for cls, name, _ in found if name.startswith("_")
-               and name != "__init__"]
+    private = private_overrides()
     assert len(found) <= MAX_OVERRIDES, found
     assert len(private) <= MAX_PRIVATE, private
 
 
 def test_every_private_override_is_pinned():
-    pinned = {(base.__name__, name) for _, name, base in overrides()
-              if name.startswith("_") and name != "__init__"}
+    pinned = {(base.__name__, name) for _, name, base in private_overrides()}
     assert pinned == set(PINS)
 
 
@@ -96,8 +100,8 @@ def test_a_pin_fails_when_rq_s_method_changes(monkeypatch):
 
 def test_docs_internals_names_the_overrides_found():
     found = overrides()
-    private = sorted(f"`{base.__name__}.{name}`" for _, name, base in found
-                     if name.startswith("_") and name != "__init__")
+    private = sorted(f"`{base.__name__}.{name}`"
+                     for _, name, base in private_overrides())
     sentence = (f"The package overrides {len(found)} RQ methods, "
                 f"{len(private)} of them private ({' and '.join(private)})")
     text = " ".join((ROOT / "docs" / "internals.md").read_text().split())
