@@ -1,12 +1,8 @@
 """Task 5: 5-subscriber.py prints a channel's messages until KILL_SERVER."""
 import importlib
-import signal
 import threading
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-import redis
 
 from helpers import ON_THE_CHANNEL, Script, run_script, wait_until
 
@@ -61,35 +57,3 @@ def test_subscriber_and_publisher_print_the_task_output(real_redis,
         assert listening.wait() == (0, SUBSCRIBER_OUTPUT, "")
     finally:
         listening.kill()
-
-
-# How a learner stops a subscriber: Ctrl-C, or kill PID.
-SIGNALS = {"SIGINT": signal.SIGINT, "SIGTERM": signal.SIGTERM}
-
-
-@pytest.fixture(scope="module")
-def stopped(own_redis_server_url: str) -> Iterator[dict[str, tuple]]:
-    """Start a waiting subscriber per signal and stop them together.
-
-    Yield how each ended: (status, stdout, stderr).
-    """
-    url = own_redis_server_url  # channels are the server's: see real_redis
-    client = redis.Redis.from_url(url, decode_responses=True)
-    listening = {name: Script("5-subscriber.py", url) for name in SIGNALS}
-    try:
-        wait_until(lambda: subscribers(client) == len(SIGNALS),
-                   message="each 5-subscriber.py to subscribe")
-        with ThreadPoolExecutor(max_workers=len(SIGNALS)) as pool:
-            ends = {name: pool.submit(listening[name].stop, number)
-                    for name, number in SIGNALS.items()}
-        yield {name: end.result() for name, end in ends.items()}
-    finally:
-        for script in listening.values():
-            script.kill()
-        client.close()
-
-
-@pytest.mark.parametrize("name", list(SIGNALS))
-def test_a_waiting_subscriber_stops_cleanly_on_a_signal(stopped, name):
-    assert stopped[name] == (
-        0, "Redis client connected to the server\n", ""), name

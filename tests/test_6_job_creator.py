@@ -74,17 +74,3 @@ def test_two_runs_get_ids_n_and_n_plus_1_and_both_complete(
     sent = ("Sending notification to 4153518780, with message: "
             "This is the code to verify your account\n")
     assert processor.stop(signal.SIGINT, group=True) == (0, sent * 2, "")
-
-
-def test_without_a_processor_the_creator_waits_until_ctrl_c(
-        real_redis, real_client):
-    creator_script = Script("6-job_creator.py", real_redis)
-    try:
-        # Ctrl-C once the learner sees the job's line: the job was queued
-        # just before it, and a Ctrl-C in between would hide the line.
-        wait_until(lambda: creator_script.output(), message="the job's line")
-        assert real_client.llen("rq:queue:push_notification_code") == 1
-        assert creator_script.stop(signal.SIGINT, group=True) == (
-            0, "Notification job created: 1\n", "")
-    finally:
-        creator_script.kill()

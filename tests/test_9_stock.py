@@ -1,6 +1,5 @@
 """Task 12: 9-stock.py lists products and reserves stock, byte for byte."""
 import importlib
-import signal
 from concurrent.futures import ThreadPoolExecutor
 
 import fakeredis
@@ -178,14 +177,3 @@ def test_concurrent_reservations_confirm_exactly_the_stock(
     assert bodies.count(
         b'{"status":"Not enough stock available","itemId":2}') == 30
     assert real_client.get("item.2") == "0"
-
-
-def test_ctrl_c_stops_the_script_cleanly(real_redis):
-    url, script = start_server(real_redis)
-    try:
-        assert http_get(url + "/reserve_product/1")[2] == (
-            b'{"status":"Reservation confirmed","itemId":1}')
-        code, _, err = script.stop(signal.SIGINT, group=True)
-        assert code == 0 and "Traceback" not in err, err
-    finally:
-        script.kill()

@@ -180,6 +180,19 @@ def ready_when(name: str, url: str, port: int):
     return checks.get(name)
 
 
+# What each long-running script has printed when it is ready to be stopped,
+# and all it prints on stdout when a learner stops it then.
+STOPPED_OUTPUT = {
+    "5-subscriber.py": "Redis client connected to the server\n",
+    "6-job_creator.py": "Notification job created: 1\n",
+    "7-job_creator.py": "".join(
+        f"Notification job created: {n}\n" for n in range(1, 12)),
+}
+# A server is ready once a route that reads Redis answers; its stderr
+# carries the dev server's log lines.
+SERVERS = {"9-stock.py": "/list_products/1", "100-seat.py": "/available_seats"}
+
+
 @pytest.mark.parametrize("signal_number, group", [
     (signal.SIGINT, True), (signal.SIGTERM, False)],
     ids=["ctrl-c", "sigterm"])
@@ -191,14 +204,22 @@ def test_every_long_running_script_stops_cleanly(
         real_redis, name, signal_number, group):
     port = free_port()
     script = Script(name, real_redis, PORT=str(port))
+    expected = STOPPED_OUTPUT.get(name, "")
     try:
         check = ready_when(name, real_redis, port)
         if check:
-            wait_until(check, message=f"{name} to be ready")
+            # A creator queues its job just before it prints the job's line:
+            # a stop in between would hide the line, so wait for both.
+            wait_until(lambda: check() and script.output() == expected,
+                       message=f"{name} to be ready")
         else:
-            wait_for_http(f"http://127.0.0.1:{port}/", script)
-        code, _, err = script.stop(signal_number, group=group)
-        assert code == 0 and "Traceback" not in err, err
+            wait_for_http(f"http://127.0.0.1:{port}{SERVERS[name]}", script)
+        code, out, err = script.stop(signal_number, group=group)
+        assert (code, out) == (0, expected), err
+        if name in SERVERS:
+            assert "Traceback" not in err, err
+        else:
+            assert err == ""
     finally:
         script.kill()
 
