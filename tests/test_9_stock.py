@@ -5,7 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 import fakeredis
 import pytest
 
-from helpers import Script, http_get, serve
+from helpers import http_get, serve
 
 stock = importlib.import_module("9-stock")
 
@@ -125,13 +125,6 @@ def test_an_internal_error_is_a_json_500(http, monkeypatch, capsys):
     assert capsys.readouterr().err == "Error: RuntimeError: boom\n"
 
 
-def start_server(redis_url: str) -> tuple[str, Script]:
-    """Start ./9-stock.py on a free port; return its URL and the script."""
-    script, url = serve("9-stock.py", redis_url, lambda port: None,
-                        "/list_products")
-    return url, script
-
-
 @pytest.fixture(scope="module")
 def started(real_redis_url):
     """Serve the app as the script does, for the whole module.
@@ -140,7 +133,8 @@ def started(real_redis_url):
     server serves every test. tests/test_production.py runs these tests
     again on granian and gunicorn.
     """
-    url, script = start_server(real_redis_url)
+    script, url = serve("9-stock.py", real_redis_url, lambda port: None,
+                        "/list_products")
     yield url, script
     script.kill()
 
