@@ -106,7 +106,7 @@ def listen(app: Flask) -> BaseWSGIServer:
     try:
         # The family Werkzeug will give the socket: IPv6 if HOST has a ":".
         family = select_address_family(host, port)
-        address = socket.getaddrinfo(host or None, port, family,
+        address = socket.getaddrinfo(host, port, family,
                                      socket.SOCK_STREAM,
                                      flags=socket.AI_PASSIVE)[0][4]
     except (OSError, UnicodeError):

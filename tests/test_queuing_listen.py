@@ -33,8 +33,9 @@ def test_a_port_that_is_not_a_port_number_is_named(monkeypatch, port):
     assert refusal(monkeypatch, PORT=port) == f"{RANGE}{port!r}"
 
 
-# Names that fail before any DNS query: a socket path, a label too long.
-@pytest.mark.parametrize("host", ["unix:///tmp/seats.sock", "x" * 300])
+# Names that fail before any DNS query: a socket path, a label too long;
+# and an empty HOST, which would have served on every network.
+@pytest.mark.parametrize("host", ["unix:///tmp/seats.sock", "x" * 300, ""])
 def test_a_host_that_cannot_be_resolved_is_named(monkeypatch, host):
     assert refusal(monkeypatch, HOST=host, PORT="0") == (
         f"{UNKNOWN_HOST}{host!r} is not one")
