@@ -12,15 +12,15 @@ import urllib.parse
 import redis
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
-# How long the plain-text look at a rediss:// server may take, in seconds.
-PROBE_TIMEOUT = 2
+PROBE_TIMEOUT = 2  # seconds for the plain-text look at a rediss:// server
 
 
 def redis_url() -> str:
     """Return $REDIS_URL or the default, refusing mistakes in plain words.
 
     redis-py would take them quietly or report them unclearly: a password
-    cut short, a database not a number (db 0 to it), TLS to a plain server.
+    cut short, a database not a number (db 0 to it), TLS to a plain server,
+    no scheme, a port not a number, an option it does not know.
     """
     url = os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
     parts = urllib.parse.urlsplit(url)
@@ -30,6 +30,13 @@ def redis_url() -> str:
     if url.startswith("redis") and database and not database.isdigit():
         raise redis.RedisError(f"the database of REDIS_URL must be a number, "
                                f"not {database!r}")
+    try:  # as redis-py builds a connection (no socket yet)
+        redis.ConnectionPool.from_url(url).make_connection()
+    except ValueError as error:
+        raise redis.RedisError(f"REDIS_URL: {error}") from None
+    except TypeError as error:  # "... unexpected keyword argument 'foo'"
+        raise redis.RedisError("REDIS_URL has an option redis-py does not "
+                               f"know: {str(error).split()[-1]}") from None
     if parts.scheme == "rediss":
         refuse_a_server_without_tls(parts)
     return url
@@ -37,10 +44,9 @@ def redis_url() -> str:
 
 def refuse_a_password_cut_short(
         url: str, parts: urllib.parse.SplitResult) -> None:
-    """Raise RedisError if a '/', '?' or '#' in URL's password cut it short.
+    """Raise RedisError if a '/', '?' or '#' cut URL's password short.
 
-    The rest would be read as the database, query or fragment, where an '@'
-    has no place; an '@' in the password is fine, as the last '@' ends it.
+    The rest would be read as database, query or fragment, holding an '@'.
     """
     names = urllib.parse.parse_qs(parts.query, keep_blank_values=True)
     if not any("@" in text for text in [parts.path, parts.fragment, *names]):
@@ -55,13 +61,9 @@ def refuse_a_password_cut_short(
 def refuse_a_server_without_tls(parts: urllib.parse.SplitResult) -> None:
     """Raise RedisError if the rediss:// address PARTS answers in plain text.
 
-    Plain Redis waits out a TLS handshake, and redis-py then says only
-    "Timeout"; the price is a connection a TLS server logs as failed.
+    Plain Redis waits out a TLS handshake; redis-py then says "Timeout".
     """
-    try:
-        host, port = parts.hostname or "localhost", parts.port or 6379
-    except ValueError:
-        return  # no port number: redis-py says so
+    host, port = parts.hostname or "localhost", parts.port or 6379
     if answers_in_plain_text(host, port):
         address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         raise redis.RedisError(f"{address} does not speak TLS: try redis:// "
@@ -70,10 +72,7 @@ def refuse_a_server_without_tls(parts: urllib.parse.SplitResult) -> None:
 
 @functools.cache
 def answers_in_plain_text(host: str, port: int) -> bool:
-    """Tell whether HOST:PORT answers a plain PING as Redis does: + or -.
-
-    A TLS server hangs up; anything in doubt is left to redis-py to report.
-    """
+    """Tell whether HOST:PORT answers a plain PING as Redis does: + or -."""
     try:
         with socket.create_connection((host, port),
                                       timeout=PROBE_TIMEOUT) as sock:
@@ -84,8 +83,7 @@ def answers_in_plain_text(host: str, port: int) -> bool:
     return first in (b"+", b"-")
 
 
-# A web server runs a thread per request; past this many at once, requests
-# wait (POOL_WAIT s) where redis-py's default pool would fail them.
+# Past this many connections, a request waits (POOL_WAIT s), not fails.
 POOL_SIZE = 50
 POOL_WAIT = 20
 
@@ -119,8 +117,7 @@ def default_client() -> redis.Redis:
 def warn_if_evicting(connection: redis.Redis) -> None:
     """Say once, on stderr, if Redis may evict keys: jobs and ids would go.
 
-    A full Redis would delete queued jobs, the id counter (ids then repeat)
-    and stock counts under any maxmemory-policy but noeviction.
+    A full Redis would delete queued jobs, the id counter and stock counts.
     """
     try:
         reply = connection.config_get("maxmemory-policy")

@@ -218,6 +218,39 @@ def test_a_redis_url_whose_database_is_no_number_is_refused(monkeypatch):
 
 
 NOT_CONNECTED = "Redis client not connected to the server: "
+# What redis-py would say only at the first command, or as a ValueError.
+UNUSABLE_URLS = [
+    ("nonsense", "REDIS_URL: Redis URL must specify one of the following "
+     "schemes (redis://, rediss://, unix://)"),
+    ("redis://127.0.0.1:x/0",
+     "REDIS_URL: Port could not be cast to integer value as 'x'"),
+    ("rediss://127.0.0.1:99999/0",
+     "REDIS_URL: Port out of range 0-65535"),
+    ("redis://127.0.0.1:6379/0?foo=bar",
+     "REDIS_URL has an option redis-py does not know: 'foo'"),
+]
+
+
+@pytest.mark.parametrize("url, line", UNUSABLE_URLS)
+def test_a_redis_url_redis_py_cannot_use_is_refused(monkeypatch, url, line):
+    monkeypatch.setenv("REDIS_URL", url)
+    with pytest.raises(redis.RedisError) as raised:
+        connection.redis_url()
+    assert str(raised.value) == line
+
+
+@pytest.mark.parametrize("script, out, err", [
+    ("1-redis_op.py", NOT_CONNECTED + "{line}\n", ""),
+    ("9-stock.py", "", "Redis error: {line}\n"),
+])
+def test_a_script_refuses_an_unusable_redis_url_in_one_line(script, out,
+                                                            err):
+    url, line = UNUSABLE_URLS[-1]
+    result = run_script(script, url)
+    assert (result.returncode, result.stdout, result.stderr) == (
+        1, out.format(line=line), err.format(line=line))
+
+
 CONNECTED_1_REDIS_OP = ("Redis client connected to the server\nNone\n"
                         "Reply: OK\n100\n")
 

@@ -49,7 +49,7 @@ def answers(url: str) -> bool:
     try:
         with redis.Redis.from_url(url, socket_timeout=2) as client:
             return bool(client.ping())
-    except (redis.RedisError, ValueError):
+    except (redis.RedisError, ValueError, TypeError):  # TypeError: ?foo=1
         return False
 
 
