@@ -118,6 +118,7 @@ class Background:
     def __init__(self, script: str, env: dict[str, str], logs: bool) -> None:
         """Start ./SCRIPT with ENV; with LOGS false, drop its stderr."""
         self.script = script
+        self.what = "printed" if logs else "printed on stdout"
         self.process = subprocess.Popen(
             [f"./{script}"], cwd=ROOT, env=env, text=True,
             stdout=subprocess.PIPE,
@@ -183,10 +184,11 @@ class Demo:
         """Press Ctrl-C on a background script and show what it printed."""
         output = background.stop()
         if not output:
-            print(f"[{background.script}, stopped with Ctrl-C, had printed "
-                  "nothing]")
+            print(f"[{background.script}, stopped with Ctrl-C, had "
+                  f"{background.what} nothing]")
             return
-        print(f"[{background.script}, stopped with Ctrl-C, had printed:]")
+        print(f"[{background.script}, stopped with Ctrl-C, had "
+              f"{background.what}:]")
         print(output, end="")
 
     def get(self, url: str) -> bytes:
