@@ -32,8 +32,8 @@ def redis_url() -> str:
                                f"not {database!r}")
     try:  # as redis-py builds a connection (no socket yet)
         redis.ConnectionPool.from_url(url).make_connection()
-    except ValueError as error:
-        raise redis.RedisError(f"REDIS_URL: {error}") from None
+    except ValueError as error:  # redis-py's own words, as a RedisError
+        raise redis.RedisError(str(error)) from None
     except TypeError as error:  # "... unexpected keyword argument 'foo'"
         raise redis.RedisError("REDIS_URL has an option redis-py does not "
                                f"know: {str(error).split()[-1]}") from None

@@ -27,7 +27,7 @@ LESSON_SIZES = {
 # The support package's size in lines, docstrings and blank lines too: a
 # ceiling to lower, never to raise (issue 18 aims at 1,500 in all).
 MODULE_LINES = 400
-PACKAGE_LINES = 2000
+PACKAGE_LINES = 1997
 # Earlier lessons a script may reuse, as Holberton's main files do.
 REUSABLE_LESSONS = {"0-redis_client", "1-redis_op"}
 # What Node and Kue gave for free; it belongs in the queuing package.

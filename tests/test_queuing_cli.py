@@ -220,12 +220,11 @@ def test_a_redis_url_whose_database_is_no_number_is_refused(monkeypatch):
 NOT_CONNECTED = "Redis client not connected to the server: "
 # What redis-py would say only at the first command, or as a ValueError.
 UNUSABLE_URLS = [
-    ("nonsense", "REDIS_URL: Redis URL must specify one of the following "
-     "schemes (redis://, rediss://, unix://)"),
-    ("redis://127.0.0.1:x/0",
-     "REDIS_URL: Port could not be cast to integer value as 'x'"),
-    ("rediss://127.0.0.1:99999/0",
-     "REDIS_URL: Port out of range 0-65535"),
+    ("nonsense", "Redis URL must specify one of the following schemes "
+     "(redis://, rediss://, unix://)"),
+    ("redis://127.0.0.1:x/0", "Port could not be cast to integer value as "
+     "'x'"),
+    ("rediss://127.0.0.1:99999/0", "Port out of range 0-65535"),
     ("redis://127.0.0.1:6379/0?foo=bar",
      "REDIS_URL has an option redis-py does not know: 'foo'"),
 ]
