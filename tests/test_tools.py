@@ -12,8 +12,9 @@ import pytest
 from helpers import ROOT, script_env
 
 TOOLS = ["demo", "benchmark", "kue_options"]
-NO_VENV = ("Error: No module named 'redis': activate the venv (source "
-           ".venv/bin/activate) or run pip install -r requirements.txt\n")
+ACTIVATE = (": activate the venv (source .venv/bin/activate) or run pip "
+            "install -r requirements.txt\n")
+NO_VENV = "Error: No module named 'redis'" + ACTIVATE
 
 
 def command(tool: str, form: str) -> list[str]:
@@ -78,3 +79,13 @@ def test_the_benchmark_without_its_redis_server_says_so_in_one_line(
                closed_url) == (
         1, "", f"benchmark: stopped: [Errno 2] No such file or directory: "
         f"{missing!r}\n")
+
+
+def test_pytest_outside_the_venv_says_so_in_one_line(closed_url):
+    # As a pytest of the system's would find no fakeredis.
+    code, out, err = run([sys.executable, "-c", (
+        "import sys; sys.modules['fakeredis'] = None; import pytest; "
+        "sys.exit(pytest.main(['tests/test_1_redis_op.py']))")], closed_url)
+    assert (code, out) == (1, "")
+    assert err.startswith("Error: ") and err.endswith(ACTIVATE) and (
+        err.count("\n") == 1), err
