@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from helpers import ROOT, script_env
+from tools import demo
 
 TOOLS = ["demo", "benchmark", "kue_options"]
 ACTIVATE = (": activate the venv (source .venv/bin/activate) or run pip "
@@ -89,3 +90,24 @@ def test_pytest_outside_the_venv_says_so_in_one_line(closed_url):
     assert (code, out) == (1, "")
     assert err.startswith("Error: ") and err.endswith(ACTIVATE) and (
         err.count("\n") == 1), err
+
+
+@pytest.mark.parametrize("url, line", [
+    ("nonsense", "Redis URL must specify one of the following schemes "
+     "(redis://, rediss://, unix://)"),
+    ("redis://127.0.0.1:6379/abc",
+     "the database of REDIS_URL must be a number, not 'abc'"),
+])
+def test_the_demo_refuses_a_mistaken_redis_url_in_one_line(url, line):
+    # Not taken for "no Redis there", which would start a private one.
+    assert run([sys.executable, "tools/demo.py"], url) == (
+        1, "", f"demo: cannot use $REDIS_URL: {line}\n")
+
+
+@pytest.mark.parametrize("url, shown", [
+    ("redis://:secret@127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"),
+    ("redis://me:p@ss@127.0.0.1/0", "redis://127.0.0.1/0"),
+    ("redis://127.0.0.1:6379/0", "redis://127.0.0.1:6379/0"),
+])
+def test_the_demo_never_prints_a_password(url, shown):
+    assert demo.without_password(url) == shown

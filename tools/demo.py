@@ -9,6 +9,7 @@ dump.rdb, and stops it at the end. No root and no system Redis are needed:
     python tools/demo.py      (or: python -m tools.demo)
 """
 import os
+import re
 import shutil
 import signal
 import socket
@@ -23,8 +24,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+# The repository's root, for queuing, when this file is run by its path.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 try:
     import redis
+
+    from queuing.connection import redis_url
 except ModuleNotFoundError as missing:  # outside the venv
     sys.exit(f"Error: {missing}: activate the venv (source "
              ".venv/bin/activate) or run pip install -r requirements.txt")
@@ -49,7 +54,7 @@ def answers(url: str) -> bool:
     try:
         with redis.Redis.from_url(url, socket_timeout=2) as client:
             return bool(client.ping())
-    except (redis.RedisError, ValueError, TypeError):  # TypeError: ?foo=1
+    except (redis.RedisError, ValueError):
         return False
 
 
@@ -80,12 +85,22 @@ def reachable(url: str) -> bool:
     return True
 
 
+def without_password(url: str) -> str:
+    """Return URL without its user name and password, fit to be printed."""
+    return re.sub(r"//[^/]*@", "//", url, count=1)
+
+
 @contextmanager
 def redis_server() -> Iterator[str]:
     """Yield the URL of a Redis to use, starting one if none answers."""
     url = os.environ.get("REDIS_URL")
+    if url:
+        try:
+            redis_url()  # a mistake in it, said as the scripts say it
+        except redis.RedisError as error:
+            sys.exit(f"demo: cannot use $REDIS_URL: {error}")
     if url and answers(url):
-        print(f"demo: using the Redis at {url}")
+        print(f"demo: using the Redis at {without_password(url)}")
         yield url
         return
     binary = (shutil.which("redis-server")
