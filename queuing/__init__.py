@@ -25,6 +25,8 @@ if _named_like_a_script():
     _signal.signal(_signal.SIGINT, _end_quietly)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+VENV_HINT = ("activate the venv (source .venv/bin/activate) or run pip "
+             "install -r requirements.txt")
 
 
 def _missing_module(kind: type, error: BaseException,
@@ -34,9 +36,7 @@ def _missing_module(kind: type, error: BaseException,
         if _findable(getattr(error, "name", None)):
             # There after all: a Ctrl-C broke its import off midway.
             os._exit(0)
-        sys.stderr.write(f"Error: {error}: activate the venv "
-                         "(source .venv/bin/activate) or run "
-                         "pip install -r requirements.txt\n")
+        sys.stderr.write(f"Error: {error}: {VENV_HINT}\n")
         return
     sys.__excepthook__(kind, error, traceback)
 

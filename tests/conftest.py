@@ -13,15 +13,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from urllib.parse import urlparse, urlunparse
 
+import queuing  # only built-ins: safe outside the venv
+
 try:
     import fakeredis
     import pytest
     import redis
     import redis.asyncio
 except ModuleNotFoundError as missing:  # a pytest outside the venv
-    raise SystemExit(f"Error: {missing}: activate the venv (source "
-                     ".venv/bin/activate) or run pip install -r "
-                     "requirements.txt") from None
+    raise SystemExit(f"Error: {missing}: {queuing.VENV_HINT}") from None
 
 import queuing.connection
 

@@ -51,13 +51,13 @@ ROOT = Path(__file__).resolve().parent.parent
 # when this file is run by its path (python tools/benchmark.py).
 sys.path.insert(0, str(ROOT))
 try:
+    import queuing  # first: only built-ins, safe outside the venv
     import redis
 
     from queuing import kue
     from tools.demo import body, free_port, reachable
 except ModuleNotFoundError as missing:  # outside the venv
-    sys.exit(f"Error: {missing}: activate the venv (source "
-             ".venv/bin/activate) or run pip install -r requirements.txt")
+    sys.exit(f"Error: {missing}: {queuing.VENV_HINT}")
 NODE_SOURCES = ROOT / "tools" / "node"
 VENV_BIN = str(Path(sys.executable).parent)
 SECTIONS = ["web", "task8", "throughput", "memory", "seats"]

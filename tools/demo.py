@@ -27,12 +27,12 @@ from pathlib import Path
 # The repository's root, for queuing, when this file is run by its path.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 try:
+    import queuing  # first: only built-ins, safe outside the venv
     import redis
 
     from queuing.connection import redis_url
 except ModuleNotFoundError as missing:  # outside the venv
-    sys.exit(f"Error: {missing}: activate the venv (source "
-             ".venv/bin/activate) or run pip install -r requirements.txt")
+    sys.exit(f"Error: {missing}: {queuing.VENV_HINT}")
 
 ROOT = Path(__file__).resolve().parent.parent
 # 100-seat's answer to a reservation it queued as a job.

@@ -24,14 +24,14 @@ from pathlib import Path
 # file is run by its path (python tools/kue_options.py).
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 try:
+    import queuing  # first: only built-ins, safe outside the venv
     import redis
     from rq import get_current_job
     from rq.job import Job, JobStatus
 
     from queuing import cli, kue, workers
 except ModuleNotFoundError as missing:  # outside the venv
-    sys.exit(f"Error: {missing}: activate the venv (source "
-             ".venv/bin/activate) or run pip install -r requirements.txt")
+    sys.exit(f"Error: {missing}: {queuing.VENV_HINT}")
 
 connect = __import__("0-redis_client").connect
 
